@@ -1,0 +1,202 @@
+// Package btf is the vocabulary every stage of the converter shares: BTF kinds,
+// the in-memory type record, and raw (kernel wire format) encoding and decoding.
+//
+// A Spec is a flat table of types, as the kernel and libbpf see BTF: type IDs are
+// positions, ID 0 is void, and every reference between types is a TypeID. This is
+// deliberately not a pointer graph (compare cilium/ebpf's btf.Type): the dedup stage
+// works on IDs and hashes like libbpf's btf__dedup, and a vmlinux-sized table of
+// millions of records must stay compact.
+//
+// The wire format is documented in the kernel tree, Documentation/bpf/btf.rst
+// (https://docs.kernel.org/bpf/btf.html). One link per kind is given on the Kind
+// constants below.
+//
+// Split BTF: a Spec may continue a base Spec (a module's BTF on vmlinux's). Its
+// first type then has ID len(base types)+1 and its strings continue the base's
+// string section. FirstID records that.
+package btf
+
+import "fmt"
+
+// TypeID identifies a type within a Spec (and its base, for split BTF). 0 is void.
+type TypeID uint32
+
+// Kind is a BTF_KIND_* value.
+type Kind uint8
+
+// The BTF kinds, with the kernel's numbering (include/uapi/linux/btf.h).
+const (
+	KindUnknown   Kind = 0  // void; never stored in a Spec
+	KindInt       Kind = 1  // https://docs.kernel.org/bpf/btf.html#btf-kind-int
+	KindPtr       Kind = 2  // https://docs.kernel.org/bpf/btf.html#btf-kind-ptr
+	KindArray     Kind = 3  // https://docs.kernel.org/bpf/btf.html#btf-kind-array
+	KindStruct    Kind = 4  // https://docs.kernel.org/bpf/btf.html#btf-kind-struct
+	KindUnion     Kind = 5  // https://docs.kernel.org/bpf/btf.html#btf-kind-union
+	KindEnum      Kind = 6  // https://docs.kernel.org/bpf/btf.html#btf-kind-enum
+	KindFwd       Kind = 7  // https://docs.kernel.org/bpf/btf.html#btf-kind-fwd
+	KindTypedef   Kind = 8  // https://docs.kernel.org/bpf/btf.html#btf-kind-typedef
+	KindVolatile  Kind = 9  // https://docs.kernel.org/bpf/btf.html#btf-kind-volatile
+	KindConst     Kind = 10 // https://docs.kernel.org/bpf/btf.html#btf-kind-const
+	KindRestrict  Kind = 11 // https://docs.kernel.org/bpf/btf.html#btf-kind-restrict
+	KindFunc      Kind = 12 // https://docs.kernel.org/bpf/btf.html#btf-kind-func
+	KindFuncProto Kind = 13 // https://docs.kernel.org/bpf/btf.html#btf-kind-func-proto
+	KindVar       Kind = 14 // https://docs.kernel.org/bpf/btf.html#btf-kind-var
+	KindDatasec   Kind = 15 // https://docs.kernel.org/bpf/btf.html#btf-kind-datasec
+	KindFloat     Kind = 16 // https://docs.kernel.org/bpf/btf.html#btf-kind-float
+	KindDeclTag   Kind = 17 // https://docs.kernel.org/bpf/btf.html#btf-kind-decl-tag
+	KindTypeTag   Kind = 18 // https://docs.kernel.org/bpf/btf.html#btf-kind-type-tag
+	KindEnum64    Kind = 19 // https://docs.kernel.org/bpf/btf.html#btf-kind-enum64
+	NumKinds           = 20
+)
+
+var kindNames = [NumKinds]string{
+	"UNKN", "INT", "PTR", "ARRAY", "STRUCT", "UNION", "ENUM", "FWD", "TYPEDEF",
+	"VOLATILE", "CONST", "RESTRICT", "FUNC", "FUNC_PROTO", "VAR", "DATASEC",
+	"FLOAT", "DECL_TAG", "TYPE_TAG", "ENUM64",
+}
+
+// String returns the kernel's name for the kind, as bpftool prints it.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("KIND(%d)", uint8(k))
+}
+
+// KindByName returns the kind whose String is name.
+func KindByName(name string) (Kind, bool) {
+	for k, n := range kindNames {
+		if n == name {
+			return Kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// INT encoding bits (BTF_INT_SIGNED, BTF_INT_CHAR, BTF_INT_BOOL).
+const (
+	IntSigned uint8 = 1 << 0
+	IntChar   uint8 = 1 << 1
+	IntBool   uint8 = 1 << 2
+)
+
+// Linkage of a FUNC (BTF_FUNC_*) or VAR (BTF_VAR_*).
+const (
+	LinkageStatic    uint32 = 0 // FUNC and VAR
+	LinkageGlobal    uint32 = 1 // FUNC; VAR: global allocated
+	LinkageExtern    uint32 = 2 // FUNC and VAR
+	LinkageGlobalVar uint32 = 1 // VAR: BTF_VAR_GLOBAL_ALLOCATED
+)
+
+// Type is one BTF type record. Which fields are meaningful depends on Kind:
+//
+//	kind          Name  KindFlag          Size    Type        other
+//	INT           yes   -                 bytes   -           IntEncoding, IntOffset, IntBits
+//	PTR           -     -                 -       pointee
+//	ARRAY         -     -                 -       element     IndexType, Nelems
+//	STRUCT/UNION  opt   bitfield members  bytes   -           Members (Offset in bits, Size = bitfield size)
+//	ENUM          opt   signed            bytes   -           Members (Value, 32-bit)
+//	ENUM64        opt   signed            bytes   -           Members (Value, 64-bit)
+//	FWD           yes   union             -       -
+//	TYPEDEF       yes   -                 -       target
+//	VOLATILE/CONST/RESTRICT  -            -       target
+//	TYPE_TAG      yes   -                 -       target
+//	FUNC          yes   -                 -       FUNC_PROTO  Linkage
+//	FUNC_PROTO    -     -                 -       return      Members (params: Name, Type; varargs = last param with Type 0 and no name)
+//	VAR           yes   -                 -       type        Linkage
+//	DATASEC       yes   -                 bytes   -           Members (Type = VAR, Offset, Size in bytes)
+//	FLOAT         yes   -                 bytes   -
+//	DECL_TAG      yes   -                 -       target      ComponentIdx (-1: the target itself)
+//
+// Checklist for adding a kind: the constant and its name above, the table here,
+// the raw encoder and decoder (raw.go), the dedup stage's hash and equivalence
+// functions, and the diff's canonical form.
+type Type struct {
+	Name     string
+	Kind     Kind
+	KindFlag bool
+
+	IntEncoding uint8 // INT: IntSigned | IntChar | IntBool
+	IntOffset   uint8 // INT: bit offset of the value (always 0 from compilers)
+	IntBits     uint8 // INT: number of value bits
+
+	Size         uint32 // byte size for sized kinds
+	Type         TypeID // the referenced type for reference kinds
+	IndexType    TypeID // ARRAY
+	Nelems       uint32 // ARRAY
+	Linkage      uint32 // FUNC, VAR
+	ComponentIdx int32  // DECL_TAG
+
+	Members []Member
+}
+
+// Member is one element of a type's variable-length part: a struct or union member,
+// an enum value, a function parameter or a DATASEC variable.
+type Member struct {
+	Name   string
+	Type   TypeID // member, parameter or VAR type; unused for enums
+	Offset uint32 // STRUCT/UNION: bit offset; DATASEC: byte offset
+	Size   uint32 // STRUCT/UNION: bitfield size in bits (0: not a bitfield); DATASEC: byte size
+	Value  uint64 // ENUM/ENUM64: the value (sign-extended from 32 bits for signed ENUM)
+}
+
+// Vlen is the number of members, as in the type's info word.
+func (t *Type) Vlen() int { return len(t.Members) }
+
+// IsComposite reports whether the kind is STRUCT or UNION.
+func (k Kind) IsComposite() bool { return k == KindStruct || k == KindUnion }
+
+// HasRef reports whether Type.Type is a reference for this kind.
+func (k Kind) HasRef() bool {
+	switch k {
+	case KindPtr, KindArray, KindTypedef, KindVolatile, KindConst, KindRestrict,
+		KindFunc, KindFuncProto, KindVar, KindDeclTag, KindTypeTag:
+		return true
+	}
+	return false
+}
+
+// Spec is a table of types. Types[i] has ID FirstID+i. For a standalone Spec,
+// FirstID is 1 and Base is nil; for split BTF, Base is the base Spec and FirstID is
+// one past the base's last ID.
+type Spec struct {
+	Base    *Spec
+	FirstID TypeID
+	Types   []Type
+}
+
+// NewSpec returns an empty standalone Spec.
+func NewSpec() *Spec { return &Spec{FirstID: 1} }
+
+// NewSplitSpec returns an empty Spec that continues base.
+func NewSplitSpec(base *Spec) *Spec {
+	return &Spec{Base: base, FirstID: base.NextID()}
+}
+
+// NextID is the ID the next added type gets.
+func (s *Spec) NextID() TypeID { return s.FirstID + TypeID(len(s.Types)) }
+
+// Add appends t and returns its ID.
+func (s *Spec) Add(t Type) TypeID {
+	s.Types = append(s.Types, t)
+	return s.NextID() - 1
+}
+
+// Type returns the type with the given ID, looking in the base for base IDs. It
+// returns nil for void (0) and for IDs out of range.
+func (s *Spec) Type(id TypeID) *Type {
+	if id == 0 {
+		return nil
+	}
+	if id < s.FirstID {
+		if s.Base == nil {
+			return nil
+		}
+		return s.Base.Type(id)
+	}
+	i := int(id - s.FirstID)
+	if i >= len(s.Types) {
+		return nil
+	}
+	return &s.Types[i]
+}
