@@ -1,0 +1,77 @@
+// Package shard defines a shard: the BTF of one input (an object file, or a range of
+// compilation units of one big ELF) plus what only the linked image can decide.
+//
+// A shard's types are complete and self-contained (a standalone Spec, IDs from 1):
+// every struct, typedef and FUNC_PROTO that its compilation units describe, before
+// deduplication across shards. What a shard cannot decide alone is left as
+// candidates:
+//
+//   - Funcs: every subprogram the DWARF describes that could become a BTF FUNC.
+//     Which ones do is decided against the linked ELF's symbol table (see package
+//     finalize), as pahole does for the whole binary.
+//   - Vars: every variable with a static location (or a declaration of one); the
+//     linked ELF decides which are per-CPU variables and at what offset.
+//
+// The file format is described in format.go.
+package shard
+
+import "github.com/rules-btf/rules_btf/converter/btf"
+
+// Shard is the result of converting one input.
+type Shard struct {
+	// Source names the input, for messages: an object path, or "path#cus=i/N".
+	Source string
+	// Types holds the shard's types; IDs start at 1.
+	Types *btf.Spec
+	// CUs are the compilation units the shard covers, in input order.
+	CUs []CU
+	// Funcs and Vars are candidates, in DWARF order (CU order, then DIE order).
+	Funcs []Func
+	Vars  []Var
+}
+
+// CU describes one compilation unit that contributed to a shard.
+type CU struct {
+	Name   string // DW_AT_name: the primary source file
+	Offset uint64 // offset of the unit header in .debug_info
+}
+
+// Func is a function candidate: one DW_TAG_subprogram (with its abstract origin and
+// specification, if any, already folded in).
+type Func struct {
+	Name  string
+	Proto btf.TypeID // a FUNC_PROTO in the shard's Types; parameter names included
+	CU    uint32     // index into Shard.CUs
+
+	External    bool   // DW_AT_external
+	Declaration bool   // DW_AT_declaration
+	Inline      bool   // DW_AT_inline says declared or actually inlined (an abstract instance)
+	HasLowPC    bool   // has DW_AT_low_pc (or DW_AT_ranges / DW_AT_entry_pc): an out-of-line copy exists
+	LowPC       uint64 // address of the out-of-line copy, if HasLowPC (section-relative in ET_REL)
+
+	// AllParamsNamed is false when a parameter (other than varargs) has no name:
+	// pahole skips such functions.
+	AllParamsNamed bool
+	// OptimizedParams is true when the compiler removed or changed parameters of this
+	// copy (no DW_AT_location, DW_TAG_call_site_parameter evidence, or a ".isra"/".constprop"
+	// clone); UnexpectedReg when a parameter is not in the register the calling
+	// convention assigns. pahole >= 1.25 (optimized_func) uses these.
+	OptimizedParams bool
+	UnexpectedReg   bool
+}
+
+// Var is a variable candidate: one DW_TAG_variable at file scope or with a static
+// location.
+type Var struct {
+	Name string
+	Type btf.TypeID // in the shard's Types
+	CU   uint32     // index into Shard.CUs
+
+	External    bool // DW_AT_external
+	Declaration bool // DW_AT_declaration with no definition in this CU
+	HasAddr     bool // location is a single DW_OP_addr
+	Addr        uint64
+	// Section is the name of the ELF section the address is in, when known (from the
+	// relocation's symbol in ET_REL objects, from section addresses otherwise).
+	Section string
+}
