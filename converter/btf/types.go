@@ -163,6 +163,10 @@ type Spec struct {
 	Base    *Spec
 	FirstID TypeID
 	Types   []Type
+
+	// strings is the string section this Spec was parsed from (nil if built in
+	// memory). Split BTF marshalled on this Spec as base references it (raw.go).
+	strings *stringTable
 }
 
 // NewSpec returns an empty standalone Spec.
