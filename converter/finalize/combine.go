@@ -1,0 +1,415 @@
+package finalize
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+// ErrInput marks a shard that contradicts itself (a candidate naming a type that
+// is not there, a reference out of range); errors.Is finds it.
+var ErrInput = errors.New("inconsistent shard")
+
+// Combine builds the not-yet-deduplicated BTF of the image that shards (in link
+// order) were converted from: their types, the FUNCs and VARs pahole would add and
+// the DATASECs. img may be nil: then, as pahole without a symbol table, every
+// external function gets a FUNC and no variable is emitted. Combine does not modify
+// the shards. See the package comment for the rules.
+func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("finalize: %w", err)
+	}
+	c, err := newCombiner(shards, img, opts)
+	if err != nil {
+		return nil, fmt.Errorf("finalize: %w", err)
+	}
+	spec, err := c.run()
+	if err != nil {
+		return nil, fmt.Errorf("finalize: %w", err)
+	}
+	return spec, nil
+}
+
+// combiner is the state of one Combine call.
+type combiner struct {
+	img    *Image
+	opts   Options
+	x      *imageIndex
+	shards []*shardCtx
+
+	objSeen map[objKey]int // resolveObject's occurrence counters
+
+	out *btf.Spec
+	// secEntries collects each DATASEC's entries (new VAR IDs), by section index.
+	secEntries map[int][]btf.Member
+	secOrder   []int // sections with entries, in index order (sorted at the end)
+}
+
+// shardCtx is what Combine knows about one shard.
+type shardCtx struct {
+	s      *shard.Shard
+	linked bool
+	cuEnd  []btf.TypeID // CU i's VARs go after type cuEnd[i] (0: before all)
+	// drop marks candidate FUNC_PROTOs that are not emitted in place.
+	drop []bool
+	// inline are the 1.24 FUNCs of this shard, by FUNC_PROTO ID (stable).
+	inline []int
+	vars   []varOut
+	remap  []btf.TypeID
+}
+
+func (sc *shardCtx) cuName(cu uint32) string {
+	if int(cu) < len(sc.s.CUs) {
+		return sc.s.CUs[cu].Name
+	}
+	return fmt.Sprintf("#%d", cu)
+}
+
+func (sc *shardCtx) cuBase(cu uint32) string {
+	if int(cu) < len(sc.s.CUs) {
+		return baseName(sc.s.CUs[cu].Name)
+	}
+	return ""
+}
+
+func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, error) {
+	x, err := newImageIndex(img, opts)
+	if err != nil {
+		if img != nil {
+			return nil, fmt.Errorf("%s: %w", img.Path, err)
+		}
+		return nil, err
+	}
+	c := &combiner{
+		img: img, opts: opts, x: x,
+		objSeen:    make(map[objKey]int),
+		secEntries: make(map[int][]btf.Member),
+	}
+	if c.img == nil {
+		c.img = &Image{}
+	}
+	for i, s := range shards {
+		if err := checkShard(s); err != nil {
+			if s != nil {
+				return nil, fmt.Errorf("shard %d (%s): %w", i, s.Source, err)
+			}
+			return nil, fmt.Errorf("shard %d: %w", i, err)
+		}
+		sc := &shardCtx{s: s}
+		switch opts.Inputs {
+		case LinkedInputs:
+			sc.linked = true
+		case InferInputs:
+			sc.linked = c.inferLinked(s)
+		}
+		c.shards = append(c.shards, sc)
+	}
+	return c, nil
+}
+
+// checkShard verifies what Combine relies on: candidates name existing CUs, a
+// FUNC_PROTO and a type in range.
+func checkShard(s *shard.Shard) error {
+	if s == nil || s.Types == nil {
+		return fmt.Errorf("%w: no types", ErrInput)
+	}
+	if s.Types.FirstID != 1 || s.Types.Base != nil {
+		return fmt.Errorf("%w: types must be standalone with IDs from 1 (first ID %d)", ErrInput, s.Types.FirstID)
+	}
+	for i := range s.Funcs {
+		f := &s.Funcs[i]
+		if int(f.CU) >= len(s.CUs) {
+			return fmt.Errorf("%w: function %d %q: CU %d of %d", ErrInput, i, f.Name, f.CU, len(s.CUs))
+		}
+		if t := s.Types.Type(f.Proto); t == nil || t.Kind != btf.KindFuncProto {
+			return fmt.Errorf("%w: function %d %q: type %d is not a FUNC_PROTO", ErrInput, i, f.Name, f.Proto)
+		}
+	}
+	n := btf.TypeID(len(s.Types.Types))
+	for i := range s.Vars {
+		v := &s.Vars[i]
+		if int(v.CU) >= len(s.CUs) {
+			return fmt.Errorf("%w: variable %d %q: CU %d of %d", ErrInput, i, v.Name, v.CU, len(s.CUs))
+		}
+		if v.Type > n {
+			return fmt.Errorf("%w: variable %d %q: type %d out of range (%d types)", ErrInput, i, v.Name, v.Type, n)
+		}
+	}
+	return nil
+}
+
+func (c *combiner) run() (*btf.Spec, error) {
+	var inline, tail []candRef
+	if c.opts.Compat == Pahole124 {
+		inline = c.selectFuncs124()
+	} else {
+		tail = c.selectFuncs132()
+	}
+	for _, r := range inline {
+		sc := c.shards[r.shard]
+		sc.inline = append(sc.inline, r.fn)
+	}
+	for _, sc := range c.shards {
+		if err := c.prepare(sc); err != nil {
+			return nil, err
+		}
+	}
+
+	// Pass 1 numbers the output, pass 2 fills it: a type may refer to a later one.
+	next := btf.TypeID(1)
+	for _, sc := range c.shards {
+		sc.remap = make([]btf.TypeID, len(sc.s.Types.Types)+1)
+		c.walk(sc, func(it item) {
+			if it.kind == itemType {
+				sc.remap[it.id] = next
+			}
+			next++
+		})
+	}
+	total := int(next-1) + 2*len(tail) + 1
+	c.out = &btf.Spec{FirstID: 1, Types: make([]btf.Type, 0, total)}
+	for _, sc := range c.shards {
+		var err error
+		arena := make([]btf.Member, 0, c.memberCount(sc))
+		c.walk(sc, func(it item) {
+			if err != nil {
+				return
+			}
+			switch it.kind {
+			case itemType:
+				var t btf.Type
+				t, arena, err = c.remapType(sc, it.id, arena)
+				c.out.Add(t)
+			case itemFunc:
+				f := &sc.s.Funcs[it.fn]
+				c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
+			case itemVar:
+				c.addVar(sc, &sc.vars[it.v])
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range tail {
+		if err := c.addTailFunc(r); err != nil {
+			return nil, err
+		}
+	}
+	c.addDatasecs()
+	return c.out, nil
+}
+
+// prepare decides which candidate FUNC_PROTOs stay, where each CU ends, and which
+// variables the shard contributes.
+func (c *combiner) prepare(sc *shardCtx) error {
+	s := sc.s
+	n := len(s.Types.Types)
+	isCand := make([]bool, n+1)
+	for i := range s.Funcs {
+		isCand[s.Funcs[i].Proto] = true
+	}
+	// A candidate FUNC_PROTO that another type refers to stays where it is.
+	pinned := make([]bool, n+1)
+	for i := range s.Types.Types {
+		forEachRef(&s.Types.Types[i], func(ref btf.TypeID) {
+			if int(ref) <= n && isCand[ref] {
+				pinned[ref] = true
+			}
+		})
+	}
+	sc.drop = make([]bool, n+1)
+	for id := 1; id <= n; id++ {
+		sc.drop[id] = isCand[id] && !pinned[id]
+	}
+	slices.SortStableFunc(sc.inline, func(a, b int) int { return cmp.Compare(s.Funcs[a].Proto, s.Funcs[b].Proto) })
+	for _, fi := range sc.inline {
+		sc.drop[s.Funcs[fi].Proto] = false
+	}
+
+	// Where CU i's types end: its last candidate FUNC_PROTO, never before the end of
+	// CU i-1; the last CU ends with the shard.
+	sc.cuEnd = make([]btf.TypeID, len(s.CUs))
+	for i := range s.Funcs {
+		f := &s.Funcs[i]
+		sc.cuEnd[f.CU] = max(sc.cuEnd[f.CU], f.Proto)
+	}
+	for i := 1; i < len(sc.cuEnd); i++ {
+		sc.cuEnd[i] = max(sc.cuEnd[i], sc.cuEnd[i-1])
+	}
+	if len(sc.cuEnd) > 0 {
+		sc.cuEnd[len(sc.cuEnd)-1] = btf.TypeID(n)
+	}
+
+	vars, err := c.selectVars(sc)
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(vars, func(a, b varOut) int { return cmp.Compare(a.cu, b.cu) })
+	sc.vars = vars
+	return nil
+}
+
+type itemKind uint8
+
+const (
+	itemType itemKind = iota // a type of the shard, id
+	itemFunc                 // a 1.24 FUNC for candidate fn
+	itemVar                  // the VAR vars[v]
+)
+
+type item struct {
+	kind itemKind
+	id   btf.TypeID
+	fn   int
+	v    int
+}
+
+// walk visits a shard's output in order: its kept types, each 1.24 FUNC after its
+// FUNC_PROTO, each CU's VARs after the CU's last type.
+func (c *combiner) walk(sc *shardCtx, visit func(item)) {
+	n := btf.TypeID(len(sc.s.Types.Types))
+	fi, cu, vi := 0, 0, 0
+	trailer := func(id btf.TypeID) {
+		for cu < len(sc.cuEnd) && sc.cuEnd[cu] == id {
+			for vi < len(sc.vars) && sc.vars[vi].cu == uint32(cu) {
+				visit(item{kind: itemVar, v: vi})
+				vi++
+			}
+			cu++
+		}
+	}
+	trailer(0)
+	for id := btf.TypeID(1); id <= n; id++ {
+		if !sc.drop[id] {
+			visit(item{kind: itemType, id: id})
+		}
+		for fi < len(sc.inline) && sc.s.Funcs[sc.inline[fi]].Proto == id {
+			visit(item{kind: itemFunc, fn: sc.inline[fi]})
+			fi++
+		}
+		trailer(id)
+	}
+	// Only reachable for a shard without CUs, which has no variables.
+	for ; vi < len(sc.vars); vi++ {
+		visit(item{kind: itemVar, v: vi})
+	}
+}
+
+// forEachRef calls fn for every type reference of t.
+func forEachRef(t *btf.Type, fn func(btf.TypeID)) {
+	if t.Kind.HasRef() {
+		fn(t.Type)
+	}
+	if t.Kind == btf.KindArray {
+		fn(t.IndexType)
+	}
+	if membersAreRefs(t.Kind) {
+		for i := range t.Members {
+			fn(t.Members[i].Type)
+		}
+	}
+}
+
+func membersAreRefs(k btf.Kind) bool {
+	return k.IsComposite() || k == btf.KindFuncProto || k == btf.KindDatasec
+}
+
+func (c *combiner) memberCount(sc *shardCtx) int {
+	n := 0
+	for i := range sc.s.Types.Types {
+		if !sc.drop[i+1] && membersAreRefs(sc.s.Types.Types[i].Kind) {
+			n += len(sc.s.Types.Types[i].Members)
+		}
+	}
+	return n
+}
+
+// remapType copies type id of the shard with its references renumbered. Members of
+// kinds with references are copied into arena (one allocation per shard).
+func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, arena []btf.Member) (btf.Type, []btf.Member, error) {
+	t := sc.s.Types.Types[id-1]
+	var err error
+	mapRef := func(ref btf.TypeID) btf.TypeID {
+		if ref == 0 {
+			return 0
+		}
+		if int(ref) >= len(sc.remap) {
+			if err == nil {
+				err = fmt.Errorf("%s: %w: type %d (%v %q) refers to type %d, out of range (%d types)",
+					sc.s.Source, ErrInput, id, t.Kind, t.Name, ref, len(sc.remap)-1)
+			}
+			return 0
+		}
+		return sc.remap[ref]
+	}
+	if t.Kind.HasRef() {
+		t.Type = mapRef(t.Type)
+	}
+	if t.Kind == btf.KindArray {
+		t.IndexType = mapRef(t.IndexType)
+	}
+	if membersAreRefs(t.Kind) && len(t.Members) > 0 {
+		start := len(arena)
+		arena = append(arena, t.Members...)
+		ms := arena[start:len(arena):len(arena)]
+		for i := range ms {
+			ms[i].Type = mapRef(ms[i].Type)
+		}
+		t.Members = ms
+	}
+	return t, arena, err
+}
+
+func (c *combiner) addVar(sc *shardCtx, v *varOut) {
+	id := c.out.Add(btf.Type{Name: v.name, Kind: btf.KindVar, Type: sc.remap[v.typ], Linkage: v.linkage})
+	if _, ok := c.secEntries[v.sec]; !ok {
+		c.secOrder = append(c.secOrder, v.sec)
+	}
+	c.secEntries[v.sec] = append(c.secEntries[v.sec], btf.Member{Type: id, Offset: v.off, Size: v.size})
+}
+
+// addTailFunc emits a 1.32 FUNC with a fresh copy of its FUNC_PROTO.
+func (c *combiner) addTailFunc(r candRef) error {
+	sc := c.shards[r.shard]
+	f := &sc.s.Funcs[r.fn]
+	proto := sc.s.Types.Type(f.Proto)
+	t := btf.Type{Kind: btf.KindFuncProto, Type: sc.remap[proto.Type], Members: slices.Clone(proto.Members)}
+	for i := range t.Members {
+		ref := t.Members[i].Type
+		if int(ref) >= len(sc.remap) {
+			return fmt.Errorf("%s: %w: FUNC_PROTO %d of %q refers to type %d, out of range", sc.s.Source, ErrInput, f.Proto, f.Name, ref)
+		}
+		t.Members[i].Type = sc.remap[ref]
+	}
+	if int(proto.Type) >= len(sc.remap) {
+		return fmt.Errorf("%s: %w: FUNC_PROTO %d of %q returns type %d, out of range", sc.s.Source, ErrInput, f.Proto, f.Name, proto.Type)
+	}
+	pid := c.out.Add(t)
+	// The FUNC is named after the ELF function (the name before any '.'), which
+	// is the DWARF name it was found by.
+	c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
+	return nil
+}
+
+// addDatasecs emits one DATASEC per section with variables, in section index order:
+// entries sorted by offset (stably), size = the last entry's end, as pahole's
+// btf_encoder__add_datasec.
+func (c *combiner) addDatasecs() {
+	slices.Sort(c.secOrder)
+	for _, sec := range c.secOrder {
+		ms := c.secEntries[sec]
+		slices.SortStableFunc(ms, func(a, b btf.Member) int { return cmp.Compare(a.Offset, b.Offset) })
+		last := ms[len(ms)-1]
+		c.out.Add(btf.Type{
+			Name:    c.img.Sections[sec].Name,
+			Kind:    btf.KindDatasec,
+			Size:    last.Offset + last.Size,
+			Members: ms,
+		})
+	}
+}

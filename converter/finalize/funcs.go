@@ -1,0 +1,237 @@
+package finalize
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+// candRef names one function candidate: Combine's shards[shard].Funcs[fn].
+type candRef struct {
+	shard, fn int
+}
+
+// selectFuncs124 is pahole 1.24's loop over each CU's functions
+// (btf_encoder__encode_cu), run over all shards in link order. It returns the
+// selected candidates in that order; each FUNC goes right after its FUNC_PROTO.
+func (c *combiner) selectFuncs124() []candRef {
+	var sel []candRef
+	for si, sc := range c.shards {
+		for fi := range sc.s.Funcs {
+			f := &sc.s.Funcs[fi]
+			if f.Declaration || !f.AllParamsNamed {
+				continue
+			}
+			if c.x.funcs != nil {
+				if f.Name == "" {
+					continue
+				}
+				ef := c.x.funcs[f.Name]
+				if ef == nil || ef.generated {
+					continue
+				}
+				ef.generated = true
+			} else if !f.External {
+				// No symbol table: pahole keeps external functions, and every one
+				// of them, even when several CUs define the same name.
+				continue
+			}
+			sel = append(sel, candRef{si, fi})
+		}
+	}
+	return sel
+}
+
+// funcState is pahole 1.32's btf_encoder_func_state: one saved candidate.
+type funcState struct {
+	ref       candRef
+	elf       *elfFunc
+	addr      uint64
+	addrKnown bool
+
+	optimizedParms  bool
+	unexpectedReg   bool
+	optimizedSymbol bool // a ".isra"/".constprop" symbol sits at addr
+}
+
+// skipOptimized is btf_encoder_func_state__skip_optimized_parms without
+// true_signature: optimized parameters are fine unless the ABI visibly changed. The
+// other sign of a changed ABI, clang's DW_CC_nocall (signature_changed), is not in a
+// shard; GCC never emits it.
+func (s *funcState) skipOptimized() bool {
+	return s.optimizedParms && s.optimizedSymbol
+}
+
+func (s *funcState) atSymbol() bool {
+	if !s.addrKnown {
+		return false
+	}
+	for _, sym := range s.elf.syms {
+		if sym.addr == s.addr {
+			return true
+		}
+	}
+	return false
+}
+
+// selectFuncs132 is pahole 1.32's save (btf_encoder__encode_cu,
+// btf_encoder__save_func) and emit (btf_encoder__add_saved_funcs) of functions. It
+// returns the canonical candidate of every function to emit, in name order.
+func (c *combiner) selectFuncs132() []candRef {
+	if c.x.funcs == nil {
+		// pahole 1.32 refuses an ELF without a symbol table; we keep 1.24's
+		// fallback (external functions, first in link order per name).
+		return c.selectExternalFallback()
+	}
+	var states []funcState
+	for si, sc := range c.shards {
+		for fi := range sc.s.Funcs {
+			f := &sc.s.Funcs[fi]
+			if f.Declaration || !f.AllParamsNamed || f.Name == "" {
+				continue
+			}
+			ef := c.x.funcs[f.Name]
+			if ef == nil {
+				continue
+			}
+			st := funcState{
+				ref:            candRef{si, fi},
+				elf:            ef,
+				addr:           f.LowPC,
+				addrKnown:      f.HasLowPC && sc.linked && !c.img.Rel,
+				optimizedParms: f.OptimizedParams,
+				unexpectedReg:  f.UnexpectedReg,
+			}
+			if st.addrKnown {
+				for _, sym := range ef.syms {
+					if sym.addr == st.addr && optimizedSuffix(sym.name) {
+						st.optimizedSymbol = true
+						break
+					}
+				}
+			}
+			states = append(states, st)
+		}
+	}
+	// pahole sorts with qsort by name; stable here, so a name's states stay in link
+	// order (glibc <= 2.36 merge sort gives the same).
+	slices.SortStableFunc(states, func(a, b funcState) int { return cmp.Compare(a.elf.name, b.elf.name) })
+
+	var sel []candRef
+	for i := 0; i < len(states); {
+		j := i + 1
+		for j < len(states) && states[j].elf == states[i].elf {
+			j++
+		}
+		if st := c.combine132(states[i:j]); st != nil {
+			sel = append(sel, st.ref)
+		}
+		i = j
+	}
+	return sel
+}
+
+// combine132 merges the states of one function as saved_functions_combine and
+// decides as btf_encoder__add_saved_funcs: nil means no FUNC.
+func (c *combiner) combine132(group []funcState) *funcState {
+	first := &group[0]
+	unexpected := first.unexpectedReg
+	inconsistent := false
+	for k := 1; k < len(group); k++ {
+		unexpected = unexpected || group[k].unexpectedReg
+		if !unexpected && !inconsistent && !c.protosMatch(first.ref, group[k].ref) {
+			inconsistent = true
+		}
+	}
+	canonical := first
+	if len(group) > 1 {
+		canonical = selectCanonical(group)
+	}
+	switch {
+	case unexpected:
+	case inconsistent && !c.opts.InconsistentFuncs:
+	case canonical.skipOptimized():
+	case first.elf.ambiguous:
+	default:
+		return canonical
+	}
+	return nil
+}
+
+// selectCanonical is btf_encoder__select_canonical_state: the first state at one of
+// the function's symbol addresses (the definition the linker kept: strong over weak)
+// that does not need the optimized-parameter skip; else the first at an address;
+// else the first.
+func selectCanonical(group []funcState) *funcState {
+	var atAddr *funcState
+	for k := range group {
+		st := &group[k]
+		if !st.atSymbol() {
+			continue
+		}
+		if atAddr == nil {
+			atAddr = st
+		}
+		if !st.skipOptimized() {
+			return st
+		}
+	}
+	if atAddr != nil {
+		return atAddr
+	}
+	return &group[0]
+}
+
+func (c *combiner) protosMatch(a, b candRef) bool {
+	sa, sb := c.shards[a.shard].s, c.shards[b.shard].s
+	pa := sa.Types.Type(sa.Funcs[a.fn].Proto)
+	pb := sb.Types.Type(sb.Funcs[b.fn].Proto)
+	return protosMatch(sa.Types, pa, sb.Types, pb, 0)
+}
+
+// selectExternalFallback keeps external functions, the first per name in link order.
+func (c *combiner) selectExternalFallback() []candRef {
+	seen := make(map[string]bool)
+	var sel []candRef
+	for si, sc := range c.shards {
+		for fi := range sc.s.Funcs {
+			f := &sc.s.Funcs[fi]
+			if f.Declaration || !f.AllParamsNamed || !f.External || f.Name == "" || seen[f.Name] {
+				continue
+			}
+			seen[f.Name] = true
+			sel = append(sel, candRef{si, fi})
+		}
+	}
+	slices.SortStableFunc(sel, func(a, b candRef) int {
+		return cmp.Compare(c.shards[a.shard].s.Funcs[a.fn].Name, c.shards[b.shard].s.Funcs[b.fn].Name)
+	})
+	return sel
+}
+
+// inferLinked decides whether a shard covers CUs of the image itself: more than half
+// of its defined candidates with a low PC, whose name is an ELF function, sit at one
+// of that function's addresses. Shards of separately linked objects have
+// section-relative addresses that match by accident at most.
+func (c *combiner) inferLinked(s *shard.Shard) bool {
+	if c.img == nil || !c.img.HasSymtab {
+		return false
+	}
+	matched, checked := 0, 0
+	for i := range s.Funcs {
+		f := &s.Funcs[i]
+		if !f.HasLowPC || f.Declaration || f.Name == "" {
+			continue
+		}
+		known, at := c.x.funcAt(f.Name, f.LowPC)
+		if !known {
+			continue
+		}
+		checked++
+		if at {
+			matched++
+		}
+	}
+	return matched > 0 && 2*matched > checked
+}

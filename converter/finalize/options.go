@@ -1,0 +1,77 @@
+package finalize
+
+import "fmt"
+
+// Compat selects whose function and variable policy Combine reproduces.
+type Compat int
+
+const (
+	// Pahole124 is pahole 1.24: exact symbol names, first CU wins, per-CPU
+	// variables named and sized by their ELF symbols.
+	Pahole124 Compat = iota
+	// Pahole132 is pahole 1.32 with its default --btf_features: '.'-suffix
+	// matching, address checks, inconsistent prototypes dropped, variables named
+	// and sized from DWARF.
+	Pahole132
+)
+
+func (c Compat) String() string {
+	switch c {
+	case Pahole124:
+		return "pahole-1.24"
+	case Pahole132:
+		return "pahole-1.32"
+	}
+	return fmt.Sprintf("Compat(%d)", int(c))
+}
+
+// InputKind says what kind of input the shards were made from.
+type InputKind int
+
+const (
+	// InferInputs decides per shard: linked when its functions sit at the image's
+	// symbol addresses (see the package comment).
+	InferInputs InputKind = iota
+	// LinkedInputs: every shard covers CUs of the image itself; addresses are final
+	// (section-relative for an ET_REL image).
+	LinkedInputs
+	// ObjectInputs: every shard is an ET_REL object that was linked into the image;
+	// its addresses are relative to its own sections.
+	ObjectInputs
+)
+
+// Options configures Combine. The zero value is pahole 1.24's default behaviour.
+type Options struct {
+	Compat Compat
+	Inputs InputKind
+
+	// SkipVars emits no VARs and no DATASECs (pahole --skip_encoding_btf_vars; the
+	// absence of feature "var").
+	SkipVars bool
+	// GlobalVars also emits every global variable, one DATASEC per section
+	// (feature global_var). Pahole132 only.
+	GlobalVars bool
+	// InconsistentFuncs keeps functions whose prototypes differ between CUs,
+	// taking the canonical one (feature consistent_func off). Pahole132 only.
+	InconsistentFuncs bool
+	// Force skips variables with invalid names or void types instead of failing
+	// (pahole --btf_encode_force).
+	Force bool
+}
+
+func (o Options) validate() error {
+	switch o.Compat {
+	case Pahole124, Pahole132:
+	default:
+		return fmt.Errorf("unknown compatibility mode %d", int(o.Compat))
+	}
+	switch o.Inputs {
+	case InferInputs, LinkedInputs, ObjectInputs:
+	default:
+		return fmt.Errorf("unknown input kind %d", int(o.Inputs))
+	}
+	if o.Compat == Pahole124 && (o.GlobalVars || o.InconsistentFuncs) {
+		return fmt.Errorf("GlobalVars and InconsistentFuncs need %v", Pahole132)
+	}
+	return nil
+}
