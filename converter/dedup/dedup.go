@@ -1,0 +1,734 @@
+package dedup
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+)
+
+// Options configures Dedup. It has no fields yet: libbpf's remaining options (the
+// .BTF.ext to update, a forced hash-table size for tests) have no counterpart here,
+// and the base of split BTF is the Spec's own Base.
+type Options struct{}
+
+// ErrMalformed is wrapped by every error about the content of the input.
+var ErrMalformed = errors.New("malformed BTF")
+
+// TypeError reports a problem with one input type.
+type TypeError struct {
+	ID   btf.TypeID
+	Kind btf.Kind
+	Name string
+	Err  error
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("dedup: type [%d] %s '%s': %v", e.ID, e.Kind, e.Name, e.Err)
+}
+
+func (e *TypeError) Unwrap() error { return e.Err }
+
+const (
+	// maxTypes is the largest valid type ID (libbpf's BTF_MAX_NR_TYPES); canon values
+	// above it are markers.
+	maxTypes    = 0x7fffffff
+	unprocessed = ^uint32(0)
+	inProgress  = ^uint32(0) - 1
+
+	// maxDepth bounds the recursion of the graph walks. Real type graphs stay far
+	// below it; only malformed chains (a pointer to a pointer to ... a hundred
+	// thousand deep) reach it.
+	maxDepth = 1 << 18
+	// identicalDepth bounds the identical-struct fallback of isEquiv.
+	identicalDepth = 16
+)
+
+var void btf.Type // the type record of ID 0
+
+// forceCollisions makes every signature collide (tests only).
+var forceCollisions = false
+
+// Dedup returns a new Spec with duplicate types removed and all references remapped,
+// following libbpf's btf__dedup (see the package documentation for the algorithm).
+// The kept types are the canonical ones, in their input order. The second result
+// maps every input ID to its output ID: index id - s.FirstID.
+//
+// If s.Base is set, s is split BTF: base types are canonical and unchanged, input
+// types equal to a base type map to it, and the output is split on the same base.
+// s and its base are not modified; the output shares no slices with them.
+func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
+	d, err := newDeduper(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := d.validate(); err != nil {
+		return nil, nil, err
+	}
+	d.prep()
+	d.primTypes()
+	if err := d.structTypes(); err != nil {
+		return nil, nil, err
+	}
+	d.resolveFwds()
+	if err := d.refTypes(); err != nil {
+		return nil, nil, err
+	}
+	return d.compactAndRemap(s)
+}
+
+// deduper holds the state of one Dedup call. IDs are uint32 throughout.
+type deduper struct {
+	first uint32      // the Spec's FirstID
+	local []btf.Type  // the Spec's types: IDs first, first+1, ...
+	base  []*btf.Type // base types by ID (base[0] is void); len(base) == first
+	n     uint32      // number of IDs including void: first + len(local)
+	canon []uint32    // canonical mapping, by ID
+	hypot []uint32    // hypothetical mapping of the current isEquiv walk, by ID
+	hlist []uint32    // IDs set in hypot
+	table *table      // signature hash -> canonical types
+	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
+	names map[string]uint32
+
+	// adjustCanon records that the current walk would need a base FWD to resolve
+	// to a split struct: the graphs are then not taken as equivalent.
+	adjustCanon bool
+}
+
+func newDeduper(s *btf.Spec) (*deduper, error) {
+	var chain []*btf.Spec
+	for b := s.Base; b != nil; b = b.Base {
+		chain = append(chain, b)
+	}
+	next := btf.TypeID(1)
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].FirstID != next {
+			return nil, fmt.Errorf("dedup: base Spec starts at ID %d, want %d", chain[i].FirstID, next)
+		}
+		next = chain[i].NextID()
+	}
+	if s.FirstID != next {
+		return nil, fmt.Errorf("dedup: Spec starts at ID %d, its base ends at %d", s.FirstID, next-1)
+	}
+	total := uint64(s.FirstID) + uint64(len(s.Types))
+	if total-1 > maxTypes {
+		return nil, fmt.Errorf("dedup: %d types: more than BTF's %d", total-1, maxTypes)
+	}
+	d := &deduper{
+		first: uint32(s.FirstID),
+		local: s.Types,
+		n:     uint32(total),
+	}
+	d.base = make([]*btf.Type, d.first)
+	d.base[0] = &void
+	for i := len(chain) - 1; i >= 0; i-- {
+		b := chain[i]
+		for j := range b.Types {
+			d.base[uint32(b.FirstID)+uint32(j)] = &b.Types[j]
+		}
+	}
+	d.canon = make([]uint32, d.n)
+	d.hypot = make([]uint32, d.n)
+	for i := range d.hypot {
+		d.hypot[i] = unprocessed
+	}
+	for id := uint32(1); id < d.first; id++ {
+		d.canon[id] = id // base types are canonical by definition
+	}
+	for i := range d.local {
+		id := d.first + uint32(i)
+		switch d.local[i].Kind {
+		case btf.KindVar, btf.KindDatasec:
+			d.canon[id] = id // never deduplicated
+		default:
+			d.canon[id] = unprocessed
+		}
+	}
+	// Distinct types are a few percent of a multi-CU input; the table grows anyway.
+	d.table = newTable(int(d.first) + len(d.local)/16)
+	d.table.collide = forceCollisions
+	return d, nil
+}
+
+func (d *deduper) typ(id uint32) *btf.Type {
+	if id >= d.first {
+		return &d.local[id-d.first]
+	}
+	return d.base[id]
+}
+
+func (d *deduper) errorf(id uint32, format string, args ...any) error {
+	t := d.typ(id)
+	return &TypeError{
+		ID:   btf.TypeID(id),
+		Kind: t.Kind,
+		Name: t.Name,
+		Err:  fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...)),
+	}
+}
+
+// validate checks kinds and that every reference names an existing type (for base
+// types: a base type), so that the passes can index without checks.
+func (d *deduper) validate() error {
+	for id := uint32(1); id < d.n; id++ {
+		t := d.typ(id)
+		limit := d.n
+		if id < d.first {
+			limit = d.first
+		}
+		if t.Kind == btf.KindUnknown || t.Kind >= btf.NumKinds {
+			return d.errorf(id, "unknown kind %d", uint8(t.Kind))
+		}
+		if t.Kind.HasRef() && uint32(t.Type) >= limit {
+			return d.errorf(id, "references type [%d] past the last type [%d]", t.Type, limit-1)
+		}
+		switch t.Kind {
+		case btf.KindArray:
+			if uint32(t.IndexType) >= limit {
+				return d.errorf(id, "index type [%d] past the last type [%d]", t.IndexType, limit-1)
+			}
+		case btf.KindStruct, btf.KindUnion, btf.KindFuncProto, btf.KindDatasec:
+			for i := range t.Members {
+				if m := &t.Members[i]; uint32(m.Type) >= limit {
+					return d.errorf(id, "member %d '%s' references type [%d] past the last type [%d]",
+						i, m.Name, m.Type, limit-1)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// mapped reports whether id has a canonical type (possibly itself).
+func (d *deduper) mapped(id uint32) bool { return d.canon[id] <= maxTypes }
+
+// resolve follows the canonical mapping from id to a type that maps to itself (or
+// to one not processed yet).
+func (d *deduper) resolve(id uint32) uint32 {
+	for {
+		m := d.canon[id]
+		if m > maxTypes || m == id {
+			return id
+		}
+		id = m
+	}
+}
+
+// resolveFwd returns the struct or union a FWD resolves to, else id.
+func (d *deduper) resolveFwd(id uint32) uint32 {
+	if d.typ(id).Kind != btf.KindFwd {
+		return id
+	}
+	if r := d.resolve(id); d.typ(r).Kind != btf.KindFwd {
+		return r
+	}
+	return id
+}
+
+// prep enters the base types into the table (pass 0, split BTF only). Their
+// references are canonical already and are hashed as stored.
+func (d *deduper) prep() {
+	for id := uint32(1); id < d.first; id++ {
+		t := d.base[id]
+		var h uint64
+		switch t.Kind {
+		case btf.KindVar, btf.KindDatasec:
+			continue
+		case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
+			btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
+			h = hashCommon(t, uint32(t.Type))
+		case btf.KindFwd, btf.KindFloat:
+			h = hashCommon(t, sizeWord(t))
+		case btf.KindInt:
+			h = hashInt(t)
+		case btf.KindDeclTag:
+			h = hashDeclTag(t, uint32(t.Type))
+		case btf.KindEnum, btf.KindEnum64:
+			h = hashEnum(t)
+		case btf.KindStruct, btf.KindUnion:
+			h = hashStruct(t)
+		case btf.KindArray:
+			h = hashArray(t, uint32(t.Type), uint32(t.IndexType))
+		case btf.KindFuncProto:
+			h = hashFuncProtoStored(t)
+		}
+		d.table.add(h, id)
+	}
+}
+
+// primTypes is pass 1: INT, FLOAT, FWD, ENUM and ENUM64.
+func (d *deduper) primTypes() {
+	for i := range d.local {
+		t := &d.local[i]
+		id := d.first + uint32(i)
+		newID := id
+		var h uint64
+		switch t.Kind {
+		case btf.KindInt:
+			h = hashInt(t)
+			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+				if c := d.table.entries[e].id; equalInt(t, d.typ(c)) {
+					newID = c
+					break
+				}
+			}
+		case btf.KindFwd, btf.KindFloat:
+			h = hashCommon(t, sizeWord(t))
+			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+				if c := d.table.entries[e].id; equalCommon(t, d.typ(c)) {
+					newID = c
+					break
+				}
+			}
+		case btf.KindEnum, btf.KindEnum64:
+			h = hashEnum(t)
+			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+				c := d.table.entries[e].id
+				ct := d.typ(c)
+				if equalEnum(t, ct) {
+					newID = c
+					break
+				}
+				if compatEnum(t, ct) {
+					if isEnumFwd(t) {
+						newID = c // a forward declaration joins the full enum
+						break
+					}
+					d.canon[c] = id // an earlier forward declaration joins this enum
+				}
+			}
+		default:
+			continue
+		}
+		d.canon[id] = newID
+		if newID == id {
+			d.table.add(h, id)
+		}
+	}
+}
+
+// structTypes is pass 2: STRUCT and UNION, by type graph equivalence.
+func (d *deduper) structTypes() error {
+	for i := range d.local {
+		t := &d.local[i]
+		id := d.first + uint32(i)
+		if d.mapped(id) || !t.Kind.IsComposite() {
+			continue // already mapped by an earlier walk's merge
+		}
+		h := hashStruct(t)
+		newID := id
+		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			c := d.table.entries[e].id
+			// The shallow check also keeps a FWD that shares the hash from becoming
+			// a candidate (FWD and struct are equivalent inside a walk).
+			if !shallowEqualStruct(t, d.typ(c)) {
+				continue
+			}
+			d.clearHypot()
+			eq, err := d.isEquiv(id, c, 0)
+			if err != nil {
+				return err
+			}
+			if !eq {
+				continue
+			}
+			d.mergeHypot()
+			if d.adjustCanon {
+				continue // equivalent only if a base FWD changed: not equivalent
+			}
+			newID = c
+			break
+		}
+		d.canon[id] = newID
+		if newID == id {
+			d.table.add(h, id)
+		}
+	}
+	return nil
+}
+
+func (d *deduper) clearHypot() {
+	for _, id := range d.hlist {
+		d.hypot[id] = unprocessed
+	}
+	d.hlist = d.hlist[:0]
+	d.adjustCanon = false
+}
+
+// fwdKind is the kind a FWD declares.
+func fwdKind(t *btf.Type) btf.Kind {
+	if t.KindFlag {
+		return btf.KindUnion
+	}
+	return btf.KindStruct
+}
+
+// isEquiv walks the candidate graph (from cand) and the canonical graph (from canon)
+// side by side and reports whether they describe the same types. It records the
+// pairs it assumes equal in hypot (canonical ID -> candidate ID); a pair met again is
+// taken as proven, which is what makes cycles terminate. FWDs are resolved on the
+// canonical side only: the candidate graph comes from one CU, where each type has
+// one record, which keeps hypot a function.
+func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
+	if depth > maxDepth {
+		return false, d.errorf(cand, "type graph deeper than %d", maxDepth)
+	}
+	if d.resolve(cand) == d.resolve(canon) {
+		return true, nil
+	}
+	canon = d.resolveFwd(canon)
+	if h := d.hypot[canon]; h <= maxTypes {
+		if h == cand {
+			return true, nil
+		}
+		// Compilers sometimes emit twin records of one array or struct inside a CU
+		// and use both; accept an exact twin of the type already paired.
+		return d.identicalArrays(h, cand) || d.identicalStructs(h, cand, identicalDepth), nil
+	}
+	d.hlist = append(d.hlist, canon)
+	d.hypot[canon] = cand
+
+	ct, kt := d.typ(cand), d.typ(canon)
+	if ct.Name != kt.Name {
+		return false, nil
+	}
+	ck, kk := ct.Kind, kt.Kind
+	if (ck == btf.KindFwd || kk == btf.KindFwd) && ck != kk {
+		if ck == btf.KindFwd {
+			return fwdKind(ct) == kk, nil
+		}
+		eq := fwdKind(kt) == ck
+		if eq && canon < d.first {
+			d.adjustCanon = true // a base FWD would have to resolve to a split type
+		}
+		return eq, nil
+	}
+	if ck != kk {
+		return false, nil
+	}
+
+	switch ck {
+	case btf.KindInt:
+		return equalInt(ct, kt), nil
+	case btf.KindEnum, btf.KindEnum64:
+		return compatEnum(ct, kt), nil
+	case btf.KindFwd, btf.KindFloat:
+		return equalCommon(ct, kt), nil
+	case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
+		btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
+		if !infoEqual(ct, kt) {
+			return false, nil
+		}
+		return d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1)
+	case btf.KindArray:
+		if !compatArray(ct, kt) {
+			return false, nil
+		}
+		if eq, err := d.isEquiv(uint32(ct.IndexType), uint32(kt.IndexType), depth+1); !eq || err != nil {
+			return eq, err
+		}
+		return d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1)
+	case btf.KindStruct, btf.KindUnion:
+		if !shallowEqualStruct(ct, kt) {
+			return false, nil
+		}
+		for i := range ct.Members {
+			if eq, err := d.isEquiv(uint32(ct.Members[i].Type), uint32(kt.Members[i].Type), depth+1); !eq || err != nil {
+				return eq, err
+			}
+		}
+		return true, nil
+	case btf.KindFuncProto:
+		if !compatFuncProto(ct, kt) {
+			return false, nil
+		}
+		if eq, err := d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1); !eq || err != nil {
+			return eq, err
+		}
+		for i := range ct.Members {
+			if eq, err := d.isEquiv(uint32(ct.Members[i].Type), uint32(kt.Members[i].Type), depth+1); !eq || err != nil {
+				return eq, err
+			}
+		}
+		return true, nil
+	}
+	return false, d.errorf(cand, "a %s cannot be referenced from a struct, union or function prototype", ck)
+}
+
+// identicalArrays reports whether id1 and id2 are arrays with the same fields and
+// the same referenced IDs.
+func (d *deduper) identicalArrays(id1, id2 uint32) bool {
+	t1, t2 := d.typ(id1), d.typ(id2)
+	return t1.Kind == btf.KindArray && t2.Kind == btf.KindArray && compatArray(t1, t2) &&
+		t1.Type == t2.Type && t1.IndexType == t2.IndexType
+}
+
+// identicalStructs reports whether id1 and id2 are structs (unions) with the same
+// fields whose members have the same types or identical array or struct types.
+func (d *deduper) identicalStructs(id1, id2 uint32, depth int) bool {
+	if depth <= 0 {
+		return false
+	}
+	t1, t2 := d.typ(id1), d.typ(id2)
+	if !t1.Kind.IsComposite() || t1.Kind != t2.Kind || !shallowEqualStruct(t1, t2) {
+		return false
+	}
+	for i := range t1.Members {
+		m1, m2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+		if m1 != m2 && !d.identicalArrays(m1, m2) && !d.identicalStructs(m1, m2, depth-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeHypot turns the pairs of a successful walk into canonical mappings: FWDs
+// paired with a struct resolve to it (in either graph; a base FWD too, even when the
+// walk does not count), and a not yet processed struct paired with a canonical
+// struct maps to it early, which spares it a walk of its own.
+func (d *deduper) mergeHypot() {
+	for _, canonID := range d.hlist {
+		t := d.resolve(d.hypot[canonID])
+		c := d.resolve(canonID)
+		tk, ck := d.typ(t).Kind, d.typ(c).Kind
+		if tk != btf.KindFwd && ck == btf.KindFwd {
+			d.canon[c] = t
+		}
+		if d.adjustCanon {
+			continue
+		}
+		if tk == btf.KindFwd && ck != btf.KindFwd {
+			d.canon[t] = c
+		}
+		if tk.IsComposite() && ck != btf.KindFwd && d.mapped(c) && !d.mapped(t) {
+			d.canon[t] = c
+		}
+	}
+}
+
+// resolveFwds is pass 3: a FWD still unresolved resolves to the only canonical
+// struct or union of its name, if that has the FWD's kind.
+func (d *deduper) resolveFwds() {
+	pending := false
+	for i := range d.local {
+		if d.local[i].Kind == btf.KindFwd && d.canon[d.first+uint32(i)] == d.first+uint32(i) {
+			pending = true
+			break
+		}
+	}
+	if !pending {
+		return
+	}
+	d.names = make(map[string]uint32)
+	for id := uint32(1); id < d.n; id++ {
+		t := d.typ(id)
+		if !t.Kind.IsComposite() || d.canon[id] != id {
+			continue
+		}
+		if _, dup := d.names[t.Name]; dup {
+			d.names[t.Name] = 0 // ambiguous
+		} else {
+			d.names[t.Name] = id
+		}
+	}
+	for i := range d.local {
+		t := &d.local[i]
+		id := d.first + uint32(i)
+		if t.Kind != btf.KindFwd || d.canon[id] != id {
+			continue
+		}
+		if c := d.names[t.Name]; c != 0 && d.typ(c).Kind == fwdKind(t) {
+			d.canon[id] = c
+		}
+	}
+	d.names = nil
+}
+
+// refTypes is pass 4: the reference kinds, each after the types it references.
+func (d *deduper) refTypes() error {
+	for i := range d.local {
+		if _, err := d.refType(d.first+uint32(i), 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// candRef is the reference ref of canonical candidate c as libbpf would see it: a
+// split type's references were resolved when it was processed (resolving again gives
+// the same IDs), a base type's are as stored.
+func (d *deduper) candRef(c uint32, ref btf.TypeID) uint32 {
+	if c < d.first {
+		return uint32(ref)
+	}
+	return d.resolve(uint32(ref))
+}
+
+// refType deduplicates reference type id and returns its canonical ID.
+func (d *deduper) refType(id uint32, depth int) (uint32, error) {
+	switch m := d.canon[id]; {
+	case m == inProgress:
+		return 0, d.errorf(id, "reference cycle: the type refers back to itself through reference types only")
+	case m <= maxTypes:
+		return d.resolve(id), nil
+	}
+	if depth > maxDepth {
+		return 0, d.errorf(id, "reference chain longer than %d", maxDepth)
+	}
+	t := d.typ(id)
+	d.canon[id] = inProgress
+	newID := id
+	var h uint64
+	switch t.Kind {
+	case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
+		btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
+		ref, err := d.refType(uint32(t.Type), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		h = hashCommon(t, ref)
+		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			c := d.table.entries[e].id
+			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.Type) == ref {
+				newID = c
+				break
+			}
+		}
+	case btf.KindDeclTag:
+		ref, err := d.refType(uint32(t.Type), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		h = hashDeclTag(t, ref)
+		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			c := d.table.entries[e].id
+			if ct := d.typ(c); infoEqual(t, ct) && ct.ComponentIdx == t.ComponentIdx && d.candRef(c, ct.Type) == ref {
+				newID = c
+				break
+			}
+		}
+	case btf.KindArray:
+		elem, err := d.refType(uint32(t.Type), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		index, err := d.refType(uint32(t.IndexType), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		h = hashArray(t, elem, index)
+		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			c := d.table.entries[e].id
+			if ct := d.typ(c); compatArray(t, ct) && d.candRef(c, ct.Type) == elem && d.candRef(c, ct.IndexType) == index {
+				newID = c
+				break
+			}
+		}
+	case btf.KindFuncProto:
+		ret, err := d.refType(uint32(t.Type), depth+1)
+		if err != nil {
+			return 0, err
+		}
+		start := len(d.stack)
+		for i := range t.Members {
+			p, err := d.refType(uint32(t.Members[i].Type), depth+1)
+			if err != nil {
+				return 0, err
+			}
+			d.stack = append(d.stack, p)
+		}
+		params := d.stack[start:]
+		h = hashFuncProto(t, ret, params)
+	cands:
+		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			c := d.table.entries[e].id
+			ct := d.typ(c)
+			if !compatFuncProto(t, ct) || d.candRef(c, ct.Type) != ret {
+				continue
+			}
+			for i := range ct.Members {
+				if d.candRef(c, ct.Members[i].Type) != params[i] {
+					continue cands
+				}
+			}
+			newID = c
+			break
+		}
+		d.stack = d.stack[:start]
+	default:
+		// Every other kind was mapped by an earlier pass.
+		return 0, d.errorf(id, "internal error: %s left for the reference pass", t.Kind)
+	}
+	d.canon[id] = newID
+	if newID == id {
+		d.table.add(h, id)
+	}
+	return newID, nil
+}
+
+// compactAndRemap is passes 5 and 6: number the canonical types in order and copy
+// them with every reference replaced by its canonical type's new ID.
+func (d *deduper) compactAndRemap(s *btf.Spec) (*btf.Spec, []btf.TypeID, error) {
+	newID := make([]uint32, d.n)
+	for id := uint32(1); id < d.first; id++ {
+		newID[id] = id
+	}
+	next := d.first
+	nmembers := 0
+	for i := range d.local {
+		id := d.first + uint32(i)
+		if d.canon[id] == id {
+			newID[id] = next
+			next++
+			nmembers += len(d.local[i].Members)
+		}
+	}
+	var bad uint32
+	remap := func(from uint32, ref btf.TypeID) btf.TypeID {
+		if ref == 0 {
+			return 0
+		}
+		r := newID[d.resolve(uint32(ref))]
+		if r == 0 && bad == 0 {
+			bad = from
+		}
+		return btf.TypeID(r)
+	}
+
+	out := &btf.Spec{Base: s.Base, FirstID: s.FirstID, Types: make([]btf.Type, 0, next-d.first)}
+	slab := make([]btf.Member, nmembers)
+	for i := range d.local {
+		id := d.first + uint32(i)
+		if d.canon[id] != id {
+			continue
+		}
+		t := d.local[i] // copy
+		if t.Kind.HasRef() {
+			t.Type = remap(id, t.Type)
+		}
+		if t.Kind == btf.KindArray {
+			t.IndexType = remap(id, t.IndexType)
+		}
+		if len(t.Members) > 0 {
+			ms := slab[:len(t.Members):len(t.Members)]
+			slab = slab[len(t.Members):]
+			copy(ms, t.Members)
+			switch t.Kind {
+			case btf.KindStruct, btf.KindUnion, btf.KindFuncProto, btf.KindDatasec:
+				for j := range ms {
+					ms[j].Type = remap(id, ms[j].Type)
+				}
+			}
+			t.Members = ms
+		}
+		out.Types = append(out.Types, t)
+	}
+	ids := make([]btf.TypeID, len(d.local))
+	for i := range d.local {
+		ids[i] = remap(d.first+uint32(i), btf.TypeID(d.first+uint32(i)))
+	}
+	if bad != 0 {
+		return nil, nil, fmt.Errorf("dedup: internal error: type [%d] has no canonical type after deduplication", bad)
+	}
+	return out, ids, nil
+}
