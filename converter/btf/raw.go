@@ -112,6 +112,9 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	default:
 		return nil, &DecodeError{Offset: 0, Err: fmt.Errorf("%w %#04x", ErrNotBTF, binary.LittleEndian.Uint16(raw))}
 	}
+	if len(raw) < rawHeaderLen {
+		return nil, p.errorf(0, 0, "truncated header (%d bytes, need %d)", len(raw), rawHeaderLen)
+	}
 	if raw[2] != rawVersion {
 		return nil, p.errorf(0, 2, "unsupported version %d", raw[2])
 	}

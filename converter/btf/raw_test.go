@@ -30,7 +30,7 @@ func allKinds() *Spec {
 	intID := s.Add(Type{Kind: KindInt, Name: "int", Size: 4, IntEncoding: IntSigned, IntBits: 32}) // 1
 	charID := s.Add(Type{Kind: KindInt, Name: "char", Size: 1, IntEncoding: IntChar | IntSigned, IntBits: 8})
 	boolID := s.Add(Type{Kind: KindInt, Name: "_Bool", Size: 1, IntEncoding: IntBool, IntBits: 1, IntOffset: 0})
-	ptrID := s.Add(Type{Kind: KindPtr, Type: 5})            // 4: pointer to struct s
+	ptrID := s.Add(Type{Kind: KindPtr, Type: 5}) // 4: pointer to struct s
 	structID := s.Add(Type{Kind: KindStruct, Name: "s", Size: 16, KindFlag: true, Members: []Member{
 		{Name: "a", Type: intID, Offset: 0},
 		{Name: "b", Type: intID, Offset: 32, Size: 3},
