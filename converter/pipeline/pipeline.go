@@ -1,0 +1,151 @@
+// Package pipeline runs the converter's stages in one process:
+//
+//	ELF --elfobj/dwarf/encode--> shards --finalize.Combine--> types --dedup--> BTF
+//
+// The command line tool calls it for each verb; the Bazel rules call the tool once per
+// stage (shard per object, then merge). Each stage keeps its own options; Options here
+// only gathers them.
+//
+// Determinism: shards are produced by a pool of workers but stored by input position,
+// and every later stage consumes them in that order, so the output does not depend
+// on the number of workers or on which finished first. Shards carry every CU's types
+// without cross-CU deduplication, so the concatenation the merge sees is the same
+// sequence however the CUs were split into shards.
+package pipeline
+
+import (
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"runtime/debug"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/dedup"
+	"github.com/rules-btf/rules_btf/converter/elfobj"
+	"github.com/rules-btf/rules_btf/converter/encode"
+	"github.com/rules-btf/rules_btf/converter/finalize"
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+// Options gathers the options of every stage.
+type Options struct {
+	Encode   encode.Options
+	Finalize finalize.Options
+	Dedup    dedup.Options
+}
+
+// Range selects the I-th (0-based) of N contiguous ranges of an ELF's compilation
+// units. The zero Range means all units.
+type Range struct{ I, N int }
+
+// String formats r as the command line takes it ("i/N", 1-based i).
+func (r Range) String() string {
+	if r.N == 0 {
+		return "all"
+	}
+	return fmt.Sprintf("%d/%d", r.I+1, r.N)
+}
+
+// Shard converts the units in r of the ELF at path into a shard.
+func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
+	f, err := elfobj.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ranges, err := encode.Ranges(f, max(r.N, 1))
+	if err != nil {
+		return nil, err
+	}
+	if r.I < 0 || r.I >= len(ranges) {
+		return nil, fmt.Errorf("%s: CU range %s out of bounds", path, r)
+	}
+	s, err := encode.Encode(f, ranges[r.I], opts)
+	if err != nil {
+		return nil, err
+	}
+	if r.N > 0 {
+		s.Source = fmt.Sprintf("%s#cus=%s", path, r)
+	}
+	return s, nil
+}
+
+// Merge combines shards, given in link order, with the linked image (nil: none) and
+// deduplicates the result.
+func Merge(shards []*shard.Shard, img *finalize.Image, opts Options) (*btf.Spec, error) {
+	combined, err := finalize.Combine(shards, img, opts.Finalize)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := dedup.Dedup(combined, opts.Dedup)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	return out, nil
+}
+
+// Encode runs every stage on the ELF at path: its units are split into ranges that
+// jobs workers convert in parallel, then merged and finalized against the same ELF.
+func Encode(ctx context.Context, path string, jobs int, opts Options) (*btf.Spec, error) {
+	jobs = max(jobs, 1)
+	f, err := elfobj.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// More ranges than workers evens out CUs of very different cost; the output
+	// does not depend on the count.
+	nranges := 1
+	if jobs > 1 {
+		nranges = 4 * jobs
+	}
+	ranges, err := encode.Ranges(f, nranges)
+	if err != nil {
+		return nil, err
+	}
+	shards := make([]*shard.Shard, len(ranges))
+	var img *finalize.Image
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	g.Go(func() (err error) {
+		defer recoverInto(&err, path)
+		img, err = finalize.LoadImage(path)
+		return err
+	})
+	for i := range ranges {
+		g.Go(func() (err error) {
+			defer recoverInto(&err, path)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			shards[i], err = encode.Encode(f, ranges[i], opts.Encode)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return Merge(shards, img, opts)
+}
+
+// recoverInto turns a panic in a worker into an error: a bug met on some input must
+// not crash the tool without saying which input.
+func recoverInto(err *error, path string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%s: internal error: %v\n%s", path, r, debug.Stack())
+	}
+}
+
+// ByteOrder returns the byte order of the ELF at path: BTF is written in its
+// target's order, since the target's kernel reads it.
+func ByteOrder(path string) (binary.ByteOrder, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ByteOrder, nil
+}

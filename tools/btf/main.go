@@ -1,0 +1,121 @@
+// Command btf turns the DWARF of ELF files into BTF, the way pahole -J does, but in
+// stages a build system can run separately:
+//
+//	btf shard  -o OUT.shard [--cus i/N] INPUT          one object, or a CU range of one ELF
+//	btf merge  -o OUT.btf [--elf LINKED] SHARD...      shards in link order -> final BTF
+//	btf encode -o OUT.btf [-j N] ELF                   all stages in one process
+//	btf diff   A.btf B.btf                             same types, regardless of IDs?
+//	btf stat   X.btf                                   types per kind
+//
+// Any argument may be @FILE, a params file with one argument per line. Outputs are
+// written atomically: after an error there is no output file.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// errUsage marks errors caused by how the command was called (exit status 2).
+var errUsage = errors.New("usage")
+
+type verb struct {
+	summary string
+	run     func(args []string, stdout io.Writer) error
+}
+
+var verbs = map[string]verb{
+	"encode": {"convert an ELF's DWARF to final BTF, all stages in process", runEncode},
+	"shard":  {"convert one object, or a CU range of one ELF, to a shard", runShard},
+	"merge":  {"merge shards in link order into final BTF", runMerge},
+	"diff":   {"compare two BTF blobs as sets of types, regardless of IDs", runDiff},
+	"stat":   {"count the types of a BTF blob per kind", runStat},
+}
+
+func main() {
+	err := run(os.Args[1:], os.Stdout)
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(os.Stderr, "btf: %v\n", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "btf: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole command: it expands params files, picks the verb and turns any
+// panic into an error, so that bad input never crashes the tool.
+func run(args []string, stdout io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	args, err = expandParams(args)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return fmt.Errorf("%w: no verb given", errUsage)
+		}
+		return nil
+	}
+	v, ok := verbs[args[0]]
+	if !ok {
+		return fmt.Errorf("%w: unknown verb %q (verbs: %s)", errUsage, args[0], strings.Join(verbNames(), ", "))
+	}
+	return v.run(args[1:], stdout)
+}
+
+func verbNames() []string {
+	names := make([]string, 0, len(verbs))
+	for n := range verbs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: btf VERB [flags] ARGS...   (any argument may be @params-file)")
+	for _, n := range verbNames() {
+		fmt.Fprintf(w, "  %-7s %s\n", n, verbs[n].summary)
+	}
+	fmt.Fprintln(w, "Run 'btf VERB -h' for a verb's flags.")
+}
+
+// newFlagSet returns a flag set for a verb that reports errors instead of exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args with fs and checks the number of positional arguments.
+func parseFlags(fs *flag.FlagSet, usage string, args []string, minPos, maxPos int) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fmt.Fprintf(os.Stdout, "usage: btf %s %s\n", fs.Name(), usage)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+		}
+		return nil, fmt.Errorf("%w: btf %s: %v", errUsage, fs.Name(), err)
+	}
+	pos := fs.Args()
+	if len(pos) < minPos || (maxPos >= 0 && len(pos) > maxPos) {
+		return nil, fmt.Errorf("%w: btf %s %s", errUsage, fs.Name(), usage)
+	}
+	return pos, nil
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/btfdiff"
+	"github.com/rules-btf/rules_btf/converter/finalize"
+	"github.com/rules-btf/rules_btf/converter/output"
+	"github.com/rules-btf/rules_btf/converter/pipeline"
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+const (
+	encodeUsage = "-o OUT.btf [-j N] [options] ELF"
+	shardUsage  = "-o OUT.shard [--cus i/N] [options] INPUT"
+	mergeUsage  = "-o OUT.btf [--elf LINKED] [options] SHARD..."
+	diffUsage   = "[--ignore KIND,...] A B"
+	statUsage   = "FILE"
+)
+
+func runEncode(args []string, stdout io.Writer) error {
+	fs := newFlagSet("encode")
+	out := fs.String("o", "", "output `file` (raw BTF)")
+	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
+	conv := addConvertFlags(fs)
+	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: btf encode: -o is required", errUsage)
+	}
+	opts, err := conv.options()
+	if err != nil {
+		return err
+	}
+	order, err := pipeline.ByteOrder(pos[0])
+	if err != nil {
+		return err
+	}
+	spec, err := pipeline.Encode(context.Background(), pos[0], *jobs, opts)
+	if err != nil {
+		return err
+	}
+	return writeBTF(*out, spec, order)
+}
+
+func runShard(args []string, stdout io.Writer) error {
+	fs := newFlagSet("shard")
+	out := fs.String("o", "", "output `file` (a shard)")
+	cus := fs.String("cus", "", "convert only the `i/N`-th of N contiguous ranges of compilation units (1 <= i <= N)")
+	conv := addConvertFlags(fs)
+	pos, err := parseFlags(fs, shardUsage, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: btf shard: -o is required", errUsage)
+	}
+	r, err := parseRange(*cus)
+	if err != nil {
+		return err
+	}
+	opts, err := conv.options()
+	if err != nil {
+		return err
+	}
+	s, err := pipeline.Shard(pos[0], r, opts.Encode)
+	if err != nil {
+		return err
+	}
+	data, err := shard.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return output.WriteFileAtomic(*out, data, 0o644)
+}
+
+func runMerge(args []string, stdout io.Writer) error {
+	fs := newFlagSet("merge")
+	out := fs.String("o", "", "output `file` (raw BTF)")
+	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
+	base := fs.String("base", "", "base BTF `file` for split BTF (reserved: not supported yet)")
+	conv := addConvertFlags(fs)
+	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("%w: btf merge: -o is required", errUsage)
+	}
+	if *base != "" {
+		return errors.New("btf merge: --base: split BTF is not supported yet")
+	}
+	opts, err := conv.options()
+	if err != nil {
+		return err
+	}
+	shards := make([]*shard.Shard, len(pos))
+	for i, p := range pos {
+		if shards[i], err = shard.ReadFile(p); err != nil {
+			return err
+		}
+	}
+	var img *finalize.Image
+	var order binary.ByteOrder = binary.LittleEndian
+	if *elfPath != "" {
+		if img, err = finalize.LoadImage(*elfPath); err != nil {
+			return err
+		}
+		if order, err = pipeline.ByteOrder(*elfPath); err != nil {
+			return err
+		}
+	}
+	spec, err := pipeline.Merge(shards, img, opts)
+	if err != nil {
+		return err
+	}
+	return writeBTF(*out, spec, order)
+}
+
+func runDiff(args []string, stdout io.Writer) error {
+	fs := newFlagSet("diff")
+	ignore := fs.String("ignore", "", "comma-separated `kinds` to leave out (e.g. FUNC,FUNC_PROTO)")
+	examples := fs.Int("examples", 5, "print at most `n` examples per kind and side")
+	pos, err := parseFlags(fs, diffUsage, args, 2, 2)
+	if err != nil {
+		return err
+	}
+	opts := btfdiff.Options{MaxExamples: *examples}
+	if *ignore != "" {
+		for _, name := range strings.Split(*ignore, ",") {
+			k, ok := btf.KindByName(strings.ToUpper(strings.TrimSpace(name)))
+			if !ok {
+				return fmt.Errorf("%w: btf diff: unknown kind %q", errUsage, name)
+			}
+			opts.IgnoreKinds = append(opts.IgnoreKinds, k)
+		}
+	}
+	a, err := readBTF(pos[0])
+	if err != nil {
+		return err
+	}
+	b, err := readBTF(pos[1])
+	if err != nil {
+		return err
+	}
+	rep := btfdiff.Diff(a, b, opts)
+	rep.WriteText(stdout)
+	if !rep.Equal() {
+		return errDiffer
+	}
+	return nil
+}
+
+// errDiffer is returned by diff when the inputs differ; like diff(1), that is exit
+// status 1.
+var errDiffer = errors.New("the BTF differs")
+
+func runStat(args []string, stdout io.Writer) error {
+	fs := newFlagSet("stat")
+	pos, err := parseFlags(fs, statUsage, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	s, err := readBTF(pos[0])
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, kc := range btfdiff.Stat(s) {
+		fmt.Fprintf(stdout, "%-10s %d\n", kc.Kind, kc.Count)
+		total += kc.Count
+	}
+	fmt.Fprintf(stdout, "%-10s %d\n", "total", total)
+	return nil
+}
+
+// parseRange parses the --cus value "i/N" (1-based i) into a 0-based pipeline.Range.
+func parseRange(s string) (pipeline.Range, error) {
+	if s == "" {
+		return pipeline.Range{}, nil
+	}
+	is, ns, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return pipeline.Range{}, fmt.Errorf("%w: --cus %q: want i/N with 1 <= i <= N", errUsage, s)
+	}
+	return pipeline.Range{I: i - 1, N: n}, nil
+}
+
+// readBTF reads raw BTF, or the .BTF section of an ELF file.
+func readBTF(path string) (*btf.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		f, err := elf.NewFile(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		sec := f.Section(".BTF")
+		if sec == nil {
+			return nil, fmt.Errorf("%s: no .BTF section", path)
+		}
+		if data, err = sec.Data(); err != nil {
+			return nil, fmt.Errorf("%s: .BTF: %w", path, err)
+		}
+	}
+	s, err := btf.Parse(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+func writeBTF(path string, s *btf.Spec, order binary.ByteOrder) error {
+	data, err := s.Marshal(btf.MarshalOptions{ByteOrder: order})
+	if err != nil {
+		return err
+	}
+	return output.WriteFileAtomic(path, data, 0o644)
+}
