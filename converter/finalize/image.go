@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 )
 
 // PercpuSection is the section the kernel's per-CPU variables live in, and the name
@@ -56,7 +57,11 @@ type Symbol struct {
 func LoadImage(path string) (img *Image, err error) {
 	f, err := elf.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("finalize: %w", err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("finalize: %w", err) // names the file already
+		}
+		return nil, fmt.Errorf("finalize: %s: %w", path, err)
 	}
 	defer f.Close()
 	// debug/elf trusts some header fields; a corrupt file must give an error
