@@ -1,0 +1,117 @@
+"""Actions that run the btf tool (//tools/btf), kept apart from the rules that use them."""
+
+# Execution requirements, one constant per reason.
+
+# Both actions are functions of their inputs' bytes and their flags alone (the tool reads
+# no clock, no environment, nothing of the host), and their outputs do not depend on the
+# configuration part of input paths. So Bazel may rewrite those paths
+# (--experimental_output_paths=strip) and share cache entries between configurations
+# that produced the same objects. Without that flag this changes nothing.
+PATH_MAPPING_EXECUTION_REQUIREMENTS = {
+    "supports-path-mapping": "1",
+}
+
+# Extensions of the relocatable object files Bazel's C++ rules produce (and
+# precompiled objects users list in srcs). Anything else in a target's outputs is not
+# an object of that target's own compilation (headers, archives, .d files ...).
+OBJECT_EXTENSIONS = ["o", "obj"]
+
+def is_object_file(f):
+    """Whether f is a relocatable object file, judged by its name (foo.o, foo.pic.o).
+
+    Args:
+      f: File.
+
+    Returns:
+      bool.
+    """
+    return f.extension in OBJECT_EXTENSIONS
+
+def _check_args(what, args):
+    for a in args:
+        if type(a) != "string":
+            fail("{}: flags must be strings, got {}".format(what, type(a)))
+
+def emit_convert(ctx, *, tool, src, out, cus = None, flags = []):
+    """Declares one BtfConvert action: `btf shard -o OUT [--cus i/N] [flags] SRC`.
+
+    Args:
+      ctx: the rule context.
+      tool: FilesToRunProvider of the btf tool.
+      src: File, the object file (or ELF) to convert.
+      out: File, the shard to write.
+      cus: optional string "i/N": convert only the i-th of N ranges of compilation units.
+      flags: list of strings, extra flags of `btf shard`.
+    """
+    if not src or not out:
+        fail("emit_convert: src and out are required")
+    _check_args("emit_convert", flags)
+
+    args = ctx.actions.args()
+    args.add("shard")
+    args.add("-o", out)
+    if cus:
+        args.add("--cus", cus)
+    args.add_all(flags)
+    args.add(src)
+
+    ctx.actions.run(
+        executable = tool,
+        arguments = [args],
+        inputs = [src],
+        outputs = [out],
+        mnemonic = "BtfConvert",
+        progress_message = "Converting DWARF of %{input} to BTF" + (" (CUs {})".format(cus) if cus else ""),
+        execution_requirements = PATH_MAPPING_EXECUTION_REQUIREMENTS,
+        toolchain = None,
+    )
+
+def emit_merge(ctx, *, tool, shards, out, elf = None, base = None, flags = []):
+    """Declares one BtfMerge action: `btf merge -o OUT [--elf ELF] [--base BASE] [flags] SHARD...`.
+
+    Everything after the verb goes through a params file (one argument per line): a kernel
+    has thousands of shards, more than a command line holds.
+
+    Args:
+      ctx: the rule context.
+      tool: FilesToRunProvider of the btf tool.
+      shards: depset of File, the shards in link order. Not flattened here.
+      out: File, the BTF to write.
+      elf: optional File, the linked ELF to finalize against.
+      base: optional File, the base BTF for split BTF.
+      flags: list of strings, extra flags of `btf merge`.
+    """
+    if not out:
+        fail("emit_merge: out is required")
+    if type(shards) != "depset":
+        fail("emit_merge: shards must be a depset, got {}".format(type(shards)))
+    _check_args("emit_merge", flags)
+
+    # The verb stays on the command line, so that the action's argv names what it does.
+    verb = ctx.actions.args()
+    verb.add("merge")
+
+    args = ctx.actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    args.add("-o", out)
+    direct = []
+    if elf:
+        args.add("--elf", elf)
+        direct.append(elf)
+    if base:
+        args.add("--base", base)
+        direct.append(base)
+    args.add_all(flags)
+    args.add_all(shards)
+
+    ctx.actions.run(
+        executable = tool,
+        arguments = [verb, args],
+        inputs = depset(direct, transitive = [shards]),
+        outputs = [out],
+        mnemonic = "BtfMerge",
+        progress_message = "Merging BTF shards into %{output}",
+        execution_requirements = PATH_MAPPING_EXECUTION_REQUIREMENTS,
+        toolchain = None,
+    )
