@@ -48,7 +48,9 @@ struct outer {
 	_Float128 q;
 	__int128 i128;
 	unsigned __int128 u128;
+#ifndef NO_COMPLEX /* pahole --btf_gen_floats rejects complex types */
 	_Complex double cd;
+#endif
 	char matrix[2][3][4];
 	int zero[0];
 	struct declared_only *opaque;

@@ -1,0 +1,471 @@
+package encode
+
+import (
+	"fmt"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/dwarf"
+	"github.com/rules-btf/rules_btf/converter/elfobj"
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+// node is what the encoder keeps of one DIE.
+type node struct {
+	off    uint64
+	tag    dwarf.Tag
+	parent int32 // node index of the DIE's parent, -1 if the parent is not recorded
+	child  int32 // first recorded child, -1 if none
+	last   int32 // last recorded child
+	next   int32 // next recorded sibling
+	depth  int32
+
+	name   string
+	value  string // annotation value (DW_AT_const_value string)
+	typ    uint64 // DW_AT_type target offset, 0 if none
+	origin uint64 // DW_AT_abstract_origin
+	spec   uint64 // DW_AT_specification
+
+	size, bitSize, bitOffset, dataBitOffset, memberLoc uint64
+	constVal                                           uint64
+	count                                              uint32 // subrange: elements
+	lowPC, addr                                        uint64
+	section                                            string
+	encoding                                           uint8
+	inline                                             uint8
+
+	flags uint32
+	id    btf.TypeID // CU-local ID of a type node, 0 if none
+}
+
+const (
+	fSize uint32 = 1 << iota
+	fBitSize
+	fBitOffset
+	fDataBitOffset
+	fMemberLoc
+	fDecl
+	fExternal
+	fLowPC
+	fLocation
+	fAddr
+	fConst
+	fNoCall
+	fTypeTag // an annotation node encoded as TYPE_TAG
+	fDeclTag // an annotation node that is a btf_decl_tag
+	fHasName // DW_AT_name present
+	fArtificial
+)
+
+type encoder struct {
+	file    *elfobj.File
+	data    *dwarf.Data
+	sec     *elfobj.DWARF
+	opts    Options
+	excl    map[uint64]bool
+	rd      *dwarf.Reader
+	strs    map[dwarf.StrRef]string
+	shard   *shard.Shard
+	relocED bool
+
+	unitOff uint64
+	u       *dwarf.Unit
+	nodes   []node
+	order   []int32 // type nodes in pahole's table order
+	offIdx  []int32 // DIE offset - unit offset -> node index + 1
+	cu      uint32
+	types   []btf.Type // this CU's types, local IDs from 1
+}
+
+func (e *encoder) errf(off uint64, format string, args ...any) error {
+	return &dwarf.DecodeError{Unit: e.unitOff, Offset: off, Err: fmt.Errorf(format, args...)}
+}
+
+func (e *encoder) str(ref dwarf.StrRef) (string, error) {
+	if s, ok := e.strs[ref]; ok {
+		return s, nil
+	}
+	b, err := e.data.Str(ref)
+	if err != nil {
+		return "", err
+	}
+	s := string(b)
+	e.strs[ref] = s
+	return s, nil
+}
+
+func (e *encoder) attrString(ent *dwarf.Entry, a dwarf.Attr) (string, bool, error) {
+	ref, ok, err := e.rd.StringRef(ent, a)
+	if !ok || err != nil {
+		return "", false, err
+	}
+	s, err := e.str(ref)
+	if err != nil {
+		return "", false, e.errf(ent.Offset, "%w", err)
+	}
+	return s, true, nil
+}
+
+// recorded reports whether DIEs with this tag become nodes.
+func recorded(t dwarf.Tag) bool {
+	switch t {
+	case dwarf.TagBaseType, dwarf.TagPointerType, dwarf.TagReferenceType, dwarf.TagRvalueReferenceType,
+		dwarf.TagPtrToMemberType, dwarf.TagConstType, dwarf.TagVolatileType, dwarf.TagRestrictType,
+		dwarf.TagAtomicType, dwarf.TagTypedef, dwarf.TagStructType, dwarf.TagUnionType,
+		dwarf.TagClassType, dwarf.TagInterfaceType, dwarf.TagEnumerationType, dwarf.TagArrayType,
+		dwarf.TagSubroutineType, dwarf.TagUnspecifiedType, dwarf.TagStringType,
+		dwarf.TagMember, 0x1c /* DW_TAG_inheritance */, dwarf.TagEnumerator, dwarf.TagSubrangeType,
+		dwarf.TagFormalParameter, dwarf.TagUnspecifiedParameters, dwarf.TagLLVMAnnotation,
+		dwarf.TagSubprogram, dwarf.TagVariable:
+		return true
+	}
+	return false
+}
+
+// isTypeTag reports whether a node with this tag gets a type table entry.
+func isTypeTag(t dwarf.Tag) bool {
+	switch t {
+	case dwarf.TagBaseType, dwarf.TagPointerType, dwarf.TagReferenceType, dwarf.TagRvalueReferenceType,
+		dwarf.TagPtrToMemberType, dwarf.TagConstType, dwarf.TagVolatileType, dwarf.TagRestrictType,
+		dwarf.TagTypedef, dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagClassType,
+		dwarf.TagInterfaceType, dwarf.TagEnumerationType, dwarf.TagArrayType, dwarf.TagSubroutineType,
+		dwarf.TagStringType:
+		return true
+	}
+	return false
+}
+
+// unit encodes one unit and appends it to the shard.
+func (e *encoder) unit(u *dwarf.Unit) error {
+	e.u, e.unitOff = u, u.Offset
+	if u.UnitType != dwarf.UTCompile {
+		return e.errf(u.Offset, "%w: unit type %#x (type units, partial units of LTO/dwz, split DWARF) not supported", ErrUnsupported, u.UnitType)
+	}
+	if err := e.rd.Reset(u); err != nil {
+		return err
+	}
+	return e.walk(u)
+}
+
+// walk records the unit's nodes; it returns early (with no nodes) for excluded
+// languages.
+func (e *encoder) walk(u *dwarf.Unit) error {
+	defer e.clearOffsets()
+	e.nodes = e.nodes[:0]
+	e.order = e.order[:0]
+	if need := int(u.Size()); cap(e.offIdx) < need {
+		e.offIdx = make([]int32, need)
+	} else {
+		e.offIdx = e.offIdx[:need]
+	}
+	var ent dwarf.Entry
+	ok, err := e.rd.Next(&ent)
+	if err != nil {
+		return err
+	}
+	if !ok || ent.Tag == 0 {
+		return nil
+	}
+	switch ent.Tag {
+	case dwarf.TagCompileUnit:
+	case dwarf.TagPartialUnit:
+		return e.errf(ent.Offset, "%w: DW_TAG_partial_unit (LTO or dwz)", ErrUnsupported)
+	default:
+		return e.errf(ent.Offset, "unit's first DIE is %v, not a compile unit", ent.Tag)
+	}
+	if e.excl[ent.Val(dwarf.AttrLanguage)] {
+		return nil
+	}
+	cuName, _, err := e.attrString(&ent, dwarf.AttrName)
+	if err != nil {
+		return err
+	}
+	if !ent.Children {
+		e.cu = uint32(len(e.shard.CUs))
+		e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset})
+		return nil
+	}
+
+	// stack holds, per open DIE with children, its node index (or -1).
+	stack := make([]int32, 0, 32)
+	stack = append(stack, -1)
+	for len(stack) > 0 {
+		ok, err := e.rd.Next(&ent)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return e.errf(e.rd.Offset(), "children of the unit DIE run past the end of the unit")
+		}
+		if ent.Tag == 0 {
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if top >= 0 {
+				e.close(top)
+			}
+			continue
+		}
+		parent := stack[len(stack)-1]
+		idx := int32(-1)
+		switch {
+		case ent.Tag == dwarf.TagImportedUnit:
+			return e.errf(ent.Offset, "%w: DW_TAG_imported_unit (LTO or dwz)", ErrUnsupported)
+		case recorded(ent.Tag):
+			idx, err = e.record(&ent, parent, int32(len(stack)))
+			if err != nil {
+				return err
+			}
+		}
+		if ent.Children {
+			stack = append(stack, idx)
+		} else if idx >= 0 {
+			e.close(idx)
+		}
+	}
+	e.cu = uint32(len(e.shard.CUs))
+	e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset})
+	return e.emit()
+}
+
+func (e *encoder) clearOffsets() {
+	for i := range e.nodes {
+		e.offIdx[e.nodes[i].off-e.unitOff] = 0
+	}
+}
+
+// record appends the node of DIE ent.
+func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
+	idx := int32(len(e.nodes))
+	e.nodes = append(e.nodes, node{off: ent.Offset, tag: ent.Tag, parent: parent, child: -1, last: -1, next: -1, depth: depth})
+	n := &e.nodes[idx]
+	e.offIdx[ent.Offset-e.unitOff] = idx + 1
+	if parent >= 0 {
+		p := &e.nodes[parent]
+		if p.child < 0 {
+			p.child = idx
+		} else {
+			e.nodes[p.last].next = idx
+		}
+		p.last = idx
+	}
+	if ent.Has(dwarf.AttrName) {
+		s, _, err := e.attrString(ent, dwarf.AttrName)
+		if err != nil {
+			return 0, err
+		}
+		n.name = s
+		n.flags |= fHasName
+	}
+	ref := func(a dwarf.Attr) (uint64, error) {
+		if !ent.Has(a) {
+			return 0, nil
+		}
+		off, ok := ent.Ref(a)
+		if !ok {
+			return 0, e.errf(ent.Offset, "%w: %v attribute DW_AT_%#x of form %v (type units or supplementary files)", ErrUnsupported, ent.Tag, a.ATCode(), ent.Form(a))
+		}
+		if off < e.unitOff || off >= e.u.End {
+			return 0, e.errf(ent.Offset, "%w: %v refers to DIE %#x in another unit (DW_FORM_ref_addr, as LTO emits)", ErrUnsupported, ent.Tag, off)
+		}
+		return off, nil
+	}
+	var err error
+	if n.typ, err = ref(dwarf.AttrType); err != nil {
+		return 0, err
+	}
+	if n.origin, err = ref(dwarf.AttrAbstractOrigin); err != nil {
+		return 0, err
+	}
+	if n.spec, err = ref(dwarf.AttrSpecification); err != nil {
+		return 0, err
+	}
+	if ent.Has(dwarf.AttrByteSize) {
+		n.size, n.flags = ent.Val(dwarf.AttrByteSize), n.flags|fSize
+	}
+	if ent.Has(dwarf.AttrDeclaration) && ent.Flag(dwarf.AttrDeclaration) {
+		n.flags |= fDecl
+	}
+	if ent.Flag(dwarf.AttrExternal) {
+		n.flags |= fExternal
+	}
+	switch ent.Tag {
+	case dwarf.TagBaseType:
+		n.encoding = uint8(ent.Val(dwarf.AttrEncoding))
+	case dwarf.TagMember, 0x1c:
+		if ent.Has(dwarf.AttrBitSize) {
+			n.bitSize, n.flags = ent.Val(dwarf.AttrBitSize), n.flags|fBitSize
+		}
+		if ent.Has(dwarf.AttrBitOffset) {
+			n.bitOffset, n.flags = ent.Val(dwarf.AttrBitOffset), n.flags|fBitOffset
+		}
+		if ent.Has(dwarf.AttrDataBitOffset) {
+			n.dataBitOffset, n.flags = ent.Val(dwarf.AttrDataBitOffset), n.flags|fDataBitOffset
+		}
+		if ent.Has(dwarf.AttrDataMemberLocation) {
+			v, ok := e.memberLocation(ent)
+			if ok {
+				n.memberLoc, n.flags = v, n.flags|fMemberLoc
+			}
+		}
+	case dwarf.TagEnumerator:
+		n.constVal = ent.Val(dwarf.AttrConstValue)
+	case dwarf.TagSubrangeType:
+		n.count = subrangeCount(ent)
+	case dwarf.TagLLVMAnnotation:
+		if ent.Has(dwarf.AttrConstValue) && ent.Form(dwarf.AttrConstValue).IsString() {
+			s, _, err := e.attrString(ent, dwarf.AttrConstValue)
+			if err != nil {
+				return 0, err
+			}
+			n.value = s
+		}
+	case dwarf.TagSubprogram:
+		n.inline = uint8(ent.Val(dwarf.AttrInline))
+		if ent.Has(dwarf.AttrLowPC) {
+			v, _, _, err := e.rd.Addr(ent, dwarf.AttrLowPC)
+			if err != nil {
+				return 0, err
+			}
+			n.lowPC, n.flags = v, n.flags|fLowPC
+		} else if ent.Has(dwarf.AttrRanges) || ent.Has(dwarf.AttrEntryPC) {
+			n.flags |= fLowPC
+		}
+		if ent.Val(dwarf.AttrCallingConvention) == 5 { // DW_CC_nocall: GCC changed the ABI
+			n.flags |= fNoCall
+		}
+	case dwarf.TagFormalParameter:
+		if ent.Has(dwarf.AttrLocation) {
+			n.flags |= fLocation
+		}
+		if ent.Has(dwarf.AttrConstValue) {
+			n.flags |= fConst
+		}
+		if ent.Flag(dwarf.AttrArtificial) {
+			n.flags |= fArtificial
+		}
+	case dwarf.TagVariable:
+		if ent.Has(dwarf.AttrLocation) {
+			n.flags |= fLocation
+			if err := e.varAddr(ent, n); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return idx, nil
+}
+
+// memberLocation decodes DW_AT_data_member_location: a constant, or (DWARF 2/3)
+// an expression DW_OP_plus_uconst N.
+func (e *encoder) memberLocation(ent *dwarf.Entry) (uint64, bool) {
+	f := ent.Form(dwarf.AttrDataMemberLocation)
+	if f.IsBlock() {
+		b := e.rd.Block(ent, dwarf.AttrDataMemberLocation)
+		if len(b) > 1 && b[0] == dwarf.OpPlusUconst {
+			v, n := dwarf.ULEB128(b[1:])
+			if n > 0 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	if f == dwarf.FormSecOffset || f == dwarf.FormLoclistx {
+		return 0, false
+	}
+	return ent.Val(dwarf.AttrDataMemberLocation), true
+}
+
+// subrangeCount is pahole's attr_upper_bound: upper_bound + 1, or count, when
+// they are constants (dwarf_formudata succeeds); 0 otherwise (flexible and
+// variable-length arrays). The result is truncated to 32 bits like pahole's
+// nr_entries.
+func subrangeCount(ent *dwarf.Entry) uint32 {
+	isConst := func(f dwarf.Form) bool {
+		switch f {
+		case dwarf.FormData1, dwarf.FormData2, dwarf.FormData4, dwarf.FormData8,
+			dwarf.FormUdata, dwarf.FormSdata, dwarf.FormImplicitConst:
+			return true
+		}
+		return false
+	}
+	if ent.Has(dwarf.AttrUpperBound) {
+		if isConst(ent.Form(dwarf.AttrUpperBound)) {
+			return uint32(ent.Val(dwarf.AttrUpperBound) + 1)
+		}
+		return 0
+	}
+	if ent.Has(dwarf.AttrCount) && isConst(ent.Form(dwarf.AttrCount)) {
+		return uint32(ent.Val(dwarf.AttrCount))
+	}
+	return 0
+}
+
+// varAddr records a variable's static address: a location that is exactly one
+// DW_OP_addr or DW_OP_addrx, and the section it is in.
+func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
+	if !ent.Form(dwarf.AttrLocation).IsBlock() {
+		return nil // a location list: not static
+	}
+	b := e.rd.Block(ent, dwarf.AttrLocation)
+	if len(b) == 0 {
+		return nil
+	}
+	asz := int(e.u.AddrSize)
+	switch b[0] {
+	case dwarf.OpAddr:
+		if len(b) != 1+asz {
+			return nil
+		}
+		var v uint64
+		if asz == 8 {
+			v = e.sec.ByteOrder.Uint64(b[1:])
+		} else {
+			v = uint64(e.sec.ByteOrder.Uint32(b[1:]))
+		}
+		n.addr, n.flags = v, n.flags|fAddr
+		if e.relocED {
+			// The operand's offset in .debug_info: the block starts at Val.
+			n.section = e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1)
+		}
+	case dwarf.OpAddrx, dwarf.OpGNUAddrIdx:
+		idx, k := dwarf.ULEB128(b[1:])
+		if k == 0 || 1+k != len(b) {
+			return nil
+		}
+		v, at, err := e.rd.AddrIndex(ent.Offset, idx)
+		if err != nil {
+			return err
+		}
+		n.addr, n.flags = v, n.flags|fAddr
+		if e.relocED {
+			n.section = e.sec.AddrSection(at)
+		}
+	default:
+		return nil
+	}
+	if !e.relocED {
+		n.section = e.file.SectionAt(n.addr)
+	}
+	return nil
+}
+
+// close is called when the subtree of node i is complete: type nodes take
+// their place in the type table.
+func (e *encoder) close(i int32) {
+	n := &e.nodes[i]
+	switch {
+	case isTypeTag(n.tag):
+		e.order = append(e.order, i)
+	case n.tag == dwarf.TagLLVMAnnotation && n.parent >= 0:
+		p := &e.nodes[n.parent]
+		switch n.name {
+		case "btf_type_tag":
+			if p.tag == dwarf.TagPointerType && e.opts.Features&FeatureTypeTag != 0 {
+				n.flags |= fTypeTag
+				e.order = append(e.order, i)
+			}
+		case "btf_decl_tag":
+			if e.opts.Features&FeatureDeclTag != 0 {
+				n.flags |= fDeclTag
+			}
+		}
+	}
+}

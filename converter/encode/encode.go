@@ -1,0 +1,177 @@
+// Package encode turns the DWARF of an ELF file into a shard: BTF types per
+// compilation unit, the way pahole -J encodes them, plus function and variable
+// candidates for the finalize stage.
+//
+// # What pahole does, and what we do
+//
+// pahole (dwarf_loader.c) loads each CU into a table of "types" whose index is
+// the future BTF ID, then btf_encoder.c emits one BTF type per table entry. We
+// reproduce its results, per CU, without building its object model:
+//
+//  1. Walk the CU's DIEs once (package dwarf), recording a compact node for each
+//     DIE BTF can use: types, their members, enumerators, subranges and
+//     parameters, subprograms and variables. Type nodes are put in pahole's
+//     table order: the order in which a DIE's subtree closes (post-order), so a
+//     type declared inside a struct or function comes before its parent, and
+//     the btf_type_tag annotations of a pointer come before the pointer.
+//     DW_TAG_unspecified_type gets no ID (it is void), as in pahole 1.26+.
+//  2. Number the type nodes 1..n in that order and emit one btf.Type each:
+//     base types (INT or FLOAT, odd sizes sanitized to a 4-byte
+//     "__SANITIZED_FAKE_INT__"), PTR/CONST/VOLATILE/RESTRICT/TYPEDEF,
+//     STRUCT/UNION (or FWD for declarations) with pahole's bitfield offsets,
+//     ENUM/ENUM64, ARRAY (multi-dimensional arrays flattened into one ARRAY whose
+//     element count is the product of the dimensions, as pahole does up to
+//     1.31 and in its current tree), FUNC_PROTO, TYPE_TAG.
+//  3. If an array was emitted and the CU has no base type named "int", append
+//     one (4 bytes, signed) as the arrays' index type, as pahole does.
+//  4. DECL_TAGs for btf_decl_tag annotations of structs, unions, their members
+//     and typedefs, in type order.
+//  5. For each subprogram candidate, a FUNC_PROTO (with parameter names); for
+//     each variable candidate, nothing (a shard.Var names its type).
+//
+// The shard is the concatenation of the CUs' types in CU order, without any
+// deduplication, so that shards of CU ranges concatenate to the shard of the
+// whole file. The merge stage deduplicates.
+//
+// What is left to the linked image (package finalize): which candidate
+// functions become FUNCs (ELF symbols, declarations, inlined copies), which
+// variables are per-CPU, and the DATASEC.
+package encode
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/dwarf"
+	"github.com/rules-btf/rules_btf/converter/elfobj"
+	"github.com/rules-btf/rules_btf/converter/shard"
+)
+
+// ErrUnsupported is wrapped by errors about DWARF the encoder does not handle
+// yet (LTO partial units and cross-unit references, type units).
+var ErrUnsupported = errors.New("unsupported DWARF")
+
+// Range selects the units [First, Last) of a file, as part Index of Count. The
+// zero Range selects every unit.
+type Range struct {
+	Index, Count int
+	First, Last  int
+}
+
+// Full reports whether r is the zero Range.
+func (r Range) Full() bool { return r == Range{} }
+
+func sections(f *elfobj.File) (*dwarf.Data, *elfobj.DWARF, error) {
+	s, err := f.DWARF()
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := dwarf.New(dwarf.Sections{
+		Info: s.Info, Abbrev: s.Abbrev, Str: s.Str, LineStr: s.LineStr, StrOffsets: s.StrOffsets,
+		Addr: s.Addr, Ranges: s.Ranges, Rnglists: s.Rnglists, Loc: s.Loc, Loclists: s.Loclists,
+		ByteOrder: s.ByteOrder,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return d, s, nil
+}
+
+// Ranges partitions the units of f into n contiguous ranges balanced by their
+// size in .debug_info. The partition depends only on the file and n. Ranges may
+// be empty when there are fewer units than n.
+func Ranges(f *elfobj.File, n int) ([]Range, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("encode: %d ranges requested", n)
+	}
+	d, _, err := sections(f)
+	if err != nil {
+		return nil, err
+	}
+	return partition(d.Units(), n), nil
+}
+
+func partition(units []dwarf.Unit, n int) []Range {
+	var total uint64
+	for i := range units {
+		total += units[i].Size()
+	}
+	rs := make([]Range, n)
+	first := 0
+	var acc uint64
+	for k := 0; k < n; k++ {
+		// Range k ends at the first unit boundary at or past total*(k+1)/n.
+		target := total / uint64(n) * uint64(k+1)
+		if k == n-1 {
+			target = total
+		}
+		last := first
+		for last < len(units) && acc+units[last].Size()/2 < target {
+			acc += units[last].Size()
+			last++
+		}
+		if k == n-1 {
+			for last < len(units) {
+				acc += units[last].Size()
+				last++
+			}
+		}
+		rs[k] = Range{Index: k, Count: n, First: first, Last: last}
+		first = last
+	}
+	return rs
+}
+
+// EncodeFile opens path and encodes all its units.
+func EncodeFile(path string, opts Options) (*shard.Shard, error) {
+	f, err := elfobj.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Encode(f, Range{}, opts)
+}
+
+// Encode converts the units of r (all units for the zero Range). It is safe to
+// call concurrently on one File with different ranges.
+func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) {
+	d, sec, err := sections(f)
+	if err != nil {
+		return nil, err
+	}
+	units := d.Units()
+	first, last := 0, len(units)
+	source := f.Path
+	if !r.Full() {
+		if r.First < 0 || r.Last > len(units) || r.First > r.Last {
+			return nil, fmt.Errorf("%s: unit range [%d,%d) out of [0,%d)", f.Path, r.First, r.Last, len(units))
+		}
+		first, last = r.First, r.Last
+		source = fmt.Sprintf("%s#cus=%d/%d", f.Path, r.Index, r.Count)
+	}
+	excl, err := langSet(opts.LangExclude)
+	if err != nil {
+		return nil, err
+	}
+	e := &encoder{
+		file: f, data: d, sec: sec, opts: opts, excl: excl,
+		rd:      d.NewReader(),
+		strs:    map[dwarf.StrRef]string{},
+		shard:   &shard.Shard{Source: source, Types: btf.NewSpec()},
+		relocED: f.Type == 1, // ET_REL
+	}
+	defer func() {
+		// The decoder checks its bounds; this is the last line of defence for
+		// untrusted input.
+		if x := recover(); x != nil {
+			sh, err = nil, fmt.Errorf("%s: unit at %#x: %w: internal error: %v", f.Path, e.unitOff, dwarf.ErrFormat, x)
+		}
+	}()
+	for i := first; i < last; i++ {
+		if err := e.unit(&units[i]); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+	}
+	return e.shard, nil
+}
