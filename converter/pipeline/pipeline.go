@@ -144,7 +144,7 @@ func recoverInto(err *error, path string) {
 func ByteOrder(path string) (binary.ByteOrder, error) {
 	f, err := elf.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
 	return f.ByteOrder, nil
