@@ -564,3 +564,38 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentSplitMarshal marshals split BTF on one parsed base from several
+// goroutines (the base's string index is built lazily, once); run with -race.
+func TestConcurrentSplitMarshal(t *testing.T) {
+	raw, err := allKinds().Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := Parse(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := make([][]byte, 8)
+	errs := make([]error, len(outs))
+	done := make(chan int)
+	for i := range outs {
+		go func() {
+			split := NewSplitSpec(base)
+			split.Add(Type{Kind: KindTypedef, Name: fmt.Sprintf("t%d", i%2), Type: 5})
+			outs[i], errs[i] = split.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+			done <- i
+		}()
+	}
+	for range outs {
+		<-done
+	}
+	for i := range outs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !bytes.Equal(outs[i], outs[i%2]) {
+			t.Errorf("goroutine %d: output differs", i)
+		}
+	}
+}
