@@ -63,7 +63,7 @@ type encoder struct {
 	opts    Options
 	excl    map[uint64]bool
 	rd      *dwarf.Reader
-	strs    map[dwarf.StrRef]string
+	strs    map[uint64]string // interned strings by section<<62 | offset
 	shard   *shard.Shard
 	relocED bool
 
@@ -81,7 +81,8 @@ func (e *encoder) errf(off uint64, format string, args ...any) error {
 }
 
 func (e *encoder) str(ref dwarf.StrRef) (string, error) {
-	if s, ok := e.strs[ref]; ok {
+	key := uint64(ref.Sec)<<62 | ref.Off
+	if s, ok := e.strs[key]; ok {
 		return s, nil
 	}
 	b, err := e.data.Str(ref)
@@ -89,7 +90,7 @@ func (e *encoder) str(ref dwarf.StrRef) (string, error) {
 		return "", err
 	}
 	s := string(b)
-	e.strs[ref] = s
+	e.strs[key] = s
 	return s, nil
 }
 
