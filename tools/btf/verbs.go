@@ -34,10 +34,16 @@ func runEncode(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
 	conv := addConvertFlags(fs)
+	prof := addProfileFlags(fs)
 	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
+	stop, err := prof.start()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if *out == "" {
 		return fmt.Errorf("%w: btf encode: -o is required", errUsage)
 	}
