@@ -1,0 +1,164 @@
+"""Analysis tests of btf_shards and btf_merge: actions, argv, outputs, BtfInfo, failures."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//rules:defs.bzl", "BtfInfo")
+
+# ---------------------------------------------------------------- helpers
+
+def _actions(env, mnemonic):
+    return [a for a in analysistest.target_actions(env) if a.mnemonic == mnemonic]
+
+def _one_action(env, mnemonic):
+    actions = _actions(env, mnemonic)
+    asserts.equals(env, 1, len(actions), "number of {} actions".format(mnemonic))
+    return actions[0] if actions else None
+
+def _basenames(files):
+    return [f.basename for f in files]
+
+def _assert_tool(env, action):
+    # argv[0] is the btf tool built for the exec configuration.
+    asserts.true(
+        env,
+        action.argv[0].endswith("tools/btf/btf_/btf") and "-exec" in action.argv[0],
+        "argv[0] should be //tools/btf in the exec configuration, got " + action.argv[0],
+    )
+
+def _shard_path(target, src):
+    # Where btf_shards puts the shard of src: <package>/<name>/<src short path>.shard.
+    return "{}/{}/{}.shard".format(target.label.package, target.label.name, src.short_path)
+
+# ---------------------------------------------------------------- btf_shards over a cc_library
+
+def _shards_of_cc_library_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfConvert")
+    asserts.equals(env, 2, len(actions), "one BtfConvert action per object of x.c and y.c")
+
+    shards = []
+    for a in actions:
+        _assert_tool(env, a)
+        srcs = [f for f in a.inputs.to_list() if f.extension == "o"]
+        asserts.equals(env, 1, len(srcs), "one object input per action")
+        src = srcs[0]
+        asserts.equals(env, 1, len(a.outputs.to_list()))
+        out = a.outputs.to_list()[0]
+        asserts.equals(env, _shard_path(target, src), out.short_path)
+        asserts.equals(env, ["shard", "-o", out.path, "--btf_gen_floats", src.path], a.argv[1:])
+        shards.append(out)
+    asserts.equals(
+        env,
+        ["x.pic.o.shard", "y.pic.o.shard"] if shards and shards[0].basename.endswith(".pic.o.shard") else ["x.o.shard", "y.o.shard"],
+        _basenames(shards),
+        "actions in srcs order",
+    )
+
+    info = target[BtfInfo]
+    asserts.equals(env, shards, info.shards.to_list(), "BtfInfo.shards: this target's shards, in order")
+    asserts.equals(env, shards, info.transitive_shards.to_list(), "no deps: transitive == direct")
+    asserts.equals(env, None, info.btf)
+    asserts.equals(env, None, info.base)
+    asserts.equals(env, shards, target[DefaultInfo].files.to_list())
+    return analysistest.end(env)
+
+shards_of_cc_library_test = analysistest.make(_shards_of_cc_library_test_impl)
+
+# ---------------------------------------------------------------- plain .o files, and deps
+
+def _shards_of_objects_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfConvert")
+    asserts.equals(env, ["p.o", "q.o"], [[f.basename for f in a.inputs.to_list() if f.extension == "o"][0] for a in actions])
+    own = target[BtfInfo].shards.to_list()
+    asserts.equals(env, ["p.o.shard", "q.o.shard"], _basenames(own))
+
+    # Link order: this target's objects, then its deps' (x, y of :lib), then theirs.
+    asserts.equals(
+        env,
+        ["p.o.shard", "q.o.shard", "x", "y", "r.o.shard"],
+        [b.split(".")[0] if b.startswith(("x.", "y.")) else b for b in _basenames(target[BtfInfo].transitive_shards.to_list())],
+        "transitive_shards in link order",
+    )
+    return analysistest.end(env)
+
+shards_of_objects_test = analysistest.make(_shards_of_objects_test_impl)
+
+# ---------------------------------------------------------------- split: CU ranges of one ELF
+
+def _split_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfConvert")
+    asserts.equals(env, 3, len(actions), "one action per CU range")
+    for i, a in enumerate(actions):
+        out = a.outputs.to_list()[0]
+        elf = [f for f in a.inputs.to_list() if f.basename == "big.elf"]
+        asserts.equals(env, 1, len(elf))
+        asserts.equals(env, "big.elf.{}of3.shard".format(i + 1), out.basename)
+        asserts.equals(
+            env,
+            ["shard", "-o", out.path, "--cus", "{}/3".format(i + 1), elf[0].path],
+            a.argv[1:],
+        )
+    asserts.equals(env, 3, len(target[BtfInfo].shards.to_list()))
+    return analysistest.end(env)
+
+split_test = analysistest.make(_split_test_impl)
+
+# ---------------------------------------------------------------- btf_merge
+
+def _merge_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    asserts.equals(env, 0, len(_actions(env, "BtfConvert")), "a merge converts nothing itself")
+    a = _one_action(env, "BtfMerge")
+    if not a:
+        return analysistest.end(env)
+    _assert_tool(env, a)
+
+    out = a.outputs.to_list()
+    asserts.equals(env, ["merge_subject.btf"], _basenames(out))
+    info = target[BtfInfo]
+    shards = info.transitive_shards.to_list()
+    names = [b.split(".")[0] if b.startswith(("x.", "y.")) else b for b in _basenames(shards)]
+    asserts.equals(env, ["p.o.shard", "q.o.shard", "x", "y", "r.o.shard", "s.o.shard"], names, "deps in order, each in link order")
+
+    # argv as the tool sees it: the verb on the command line, the rest from the params
+    # file (analysis tests see it expanded).
+    elf = [f for f in a.inputs.to_list() if f.basename == "big.elf"]
+    base = [f for f in a.inputs.to_list() if f.basename == "base.btf"]
+    asserts.equals(env, 1, len(elf), "the ELF is an input")
+    asserts.equals(env, 1, len(base), "the base is an input")
+    if elf and base:
+        asserts.equals(
+            env,
+            ["merge", "-o", out[0].path, "--elf", elf[0].path, "--base", base[0].path, "--compat", "1.24"] +
+            [s.path for s in shards],
+            a.argv[1:],
+        )
+    inputs = a.inputs.to_list()
+    for s in shards:
+        asserts.true(env, s in inputs, "shard {} is an input".format(s.short_path))
+
+    asserts.equals(env, out[0], info.btf)
+    asserts.equals(env, base[0] if base else None, info.base)
+    asserts.equals(env, [], info.shards.to_list())
+    asserts.equals(env, out, target[DefaultInfo].files.to_list())
+    return analysistest.end(env)
+
+merge_test = analysistest.make(_merge_test_impl)
+
+# ---------------------------------------------------------------- failures
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+failure_test = analysistest.make(
+    _failure_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(mandatory = True, doc = "A fragment of the expected error.")},
+)

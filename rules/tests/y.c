@@ -1,0 +1,2 @@
+struct y { int a; };
+int y_fn(struct y *p) { return p->a; }
