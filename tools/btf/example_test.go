@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -123,6 +124,16 @@ func TestExampleMatchesPahole(t *testing.T) {
 			if !bytes.Equal(a, b) {
 				t.Errorf("per-object shards + merge and encode of the linked binary give different bytes")
 			}
+
+			// The same BTF as a .BTF section of a copy of the program, which
+			// still runs and has the same program headers.
+			withBTF := filepath.Join(dir, "example.btf-elf")
+			runBTF(t, append(append([]string{"merge", "-o", withBTF, "--format", "elf", "--elf", bin}, flags...), shards...)...)
+			diffBTF(t, withBTF, ref, "")
+			runCmd(t, withBTF)
+			if before, after := programHeaders(t, bin), programHeaders(t, withBTF); before != after {
+				t.Errorf("program headers changed:\n%s\nbecame\n%s", before, after)
+			}
 		})
 	}
 }
@@ -163,4 +174,18 @@ func TestShardCountInvariance(t *testing.T) {
 		runBTF(t, append([]string{"merge", "--elf", bin, "-o", out}, shards...)...)
 		check(fmt.Sprintf("%d shards", n), out)
 	}
+}
+
+func programHeaders(t *testing.T, path string) string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, p := range f.Progs {
+		fmt.Fprintf(&b, "%+v\n", p.ProgHeader)
+	}
+	return b.String()
 }

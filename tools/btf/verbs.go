@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,6 +34,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	fs := newFlagSet("encode")
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
+	format := addFormatFlag(fs)
 	conv := addConvertFlags(fs)
 	prof := addProfileFlags(fs)
 	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
@@ -59,7 +61,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(*out, spec, order)
+	return writeBTF(*out, spec, order, *format, pos[0])
 }
 
 func runShard(args []string, stdout io.Writer) error {
@@ -98,6 +100,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
 	base := fs.String("base", "", "base BTF `file` for split BTF (reserved: not supported yet)")
+	format := addFormatFlag(fs)
 	conv := addConvertFlags(fs)
 	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
 	if err != nil {
@@ -105,6 +108,9 @@ func runMerge(args []string, stdout io.Writer) error {
 	}
 	if *out == "" {
 		return fmt.Errorf("%w: btf merge: -o is required", errUsage)
+	}
+	if *format == formatELF && *elfPath == "" {
+		return fmt.Errorf("%w: btf merge: --format elf needs --elf", errUsage)
 	}
 	if *base != "" {
 		return errors.New("btf merge: --base: split BTF is not supported yet")
@@ -133,7 +139,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(*out, spec, order)
+	return writeBTF(*out, spec, order, *format, *elfPath)
 }
 
 func runDiff(args []string, stdout io.Writer) error {
@@ -233,10 +239,38 @@ func readBTF(path string) (*btf.Spec, error) {
 	return s, nil
 }
 
-func writeBTF(path string, s *btf.Spec, order binary.ByteOrder) error {
+const (
+	formatRaw = "raw"
+	formatELF = "elf"
+)
+
+func addFormatFlag(fs *flag.FlagSet) *string {
+	return fs.String("format", formatRaw, "output `format`: raw (BTF bytes, like pahole --btf_encode_detached) or elf (a copy of the ELF with its .BTF section added or replaced; other sections and program headers stay where they are)")
+}
+
+// writeBTF writes s atomically to path: raw, or as the .BTF section of a copy of
+// the ELF file elfPath.
+func writeBTF(path string, s *btf.Spec, order binary.ByteOrder, format, elfPath string) error {
 	data, err := s.Marshal(btf.MarshalOptions{ByteOrder: order})
 	if err != nil {
 		return err
 	}
-	return output.WriteFileAtomic(path, data, 0o644)
+	perm := os.FileMode(0o644)
+	switch format {
+	case formatRaw:
+	case formatELF:
+		img, err := os.ReadFile(elfPath)
+		if err != nil {
+			return err
+		}
+		if data, err = output.AddSection(img, ".BTF", data); err != nil {
+			return fmt.Errorf("%s: %w", elfPath, err)
+		}
+		if fi, err := os.Stat(elfPath); err == nil {
+			perm = fi.Mode().Perm() // an executable stays executable
+		}
+	default:
+		return fmt.Errorf("%w: --format %q: want raw or elf", errUsage, format)
+	}
+	return output.WriteFileAtomic(path, data, perm)
 }
