@@ -13,8 +13,9 @@ package shard
 //	cus     = count:uvarint { name:sref offset:uvarint }
 //	types   = count:uvarint { type }                   // IDs 1..count
 //	type    = kind:u8 present:uvarint fields... members
-//	funcs   = count:uvarint { name:sref proto:uvarint cu:uvarint flags:uvarint lowpc:uvarint }
-//	vars    = count:uvarint { name:sref type:uvarint cu:uvarint flags:uvarint addr:uvarint section:sref }
+//	funcs   = count:uvarint { name:sref proto:uvarint cu:uvarint flags:uvarint lowpc:uvarint tags }
+//	vars    = count:uvarint { name:sref type:uvarint cu:uvarint flags:uvarint addr:uvarint section:sref tags }
+//	tags    = count:uvarint { value:sref component+1:uvarint }
 //
 // A "sref" is a uvarint index into the string table; "str" is len:uvarint bytes. A
 // type's present bitmask says which of its scalar fields follow (in the order of the
@@ -119,6 +120,7 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.uvarint(uint64(f.CU))
 		w.uvarint(flags(f.External, f.Declaration, f.Inline, f.HasLowPC, f.AllParamsNamed, f.OptimizedParams, f.UnexpectedReg))
 		w.uvarint(f.LowPC)
+		w.tags(f.DeclTags)
 	}
 	w.uvarint(uint64(len(s.Vars)))
 	for i := range s.Vars {
@@ -129,6 +131,7 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.uvarint(flags(v.External, v.Declaration, v.HasAddr))
 		w.uvarint(v.Addr)
 		w.sref(v.Section)
+		w.tags(v.DeclTags)
 	}
 
 	var out bytes.Buffer
@@ -178,6 +181,14 @@ func (w *writer) sref(s string) {
 		w.strs = append(w.strs, s)
 	}
 	w.uvarint(i)
+}
+
+func (w *writer) tags(tags []DeclTag) {
+	w.uvarint(uint64(len(tags)))
+	for _, t := range tags {
+		w.sref(t.Value)
+		w.uvarint(uint64(int64(t.Component) + 1))
+	}
 }
 
 func (w *writer) typ(t *btf.Type) {
@@ -420,7 +431,7 @@ func (r *reader) shard() (*Shard, error) {
 		}
 		return uint32(v), err
 	}
-	nfunc, err := r.count("func", 5)
+	nfunc, err := r.count("func", 6)
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +443,9 @@ func (r *reader) shard() (*Shard, error) {
 			if f.Proto, err = r.typeRef(ntypes); err == nil {
 				if f.CU, err = cuRef(); err == nil {
 					if fl, err = r.uvarint(); err == nil {
-						f.LowPC, err = r.uvarint()
+						if f.LowPC, err = r.uvarint(); err == nil {
+							f.DeclTags, err = r.tags()
+						}
 					}
 				}
 			}
@@ -444,7 +457,7 @@ func (r *reader) shard() (*Shard, error) {
 		f.HasLowPC, f.AllParamsNamed = fl&funcHasLowPC != 0, fl&funcAllParamsNamed != 0
 		f.OptimizedParams, f.UnexpectedReg = fl&funcOptimizedParams != 0, fl&funcUnexpectedReg != 0
 	}
-	nvar, err := r.count("var", 6)
+	nvar, err := r.count("var", 7)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +470,9 @@ func (r *reader) shard() (*Shard, error) {
 				if v.CU, err = cuRef(); err == nil {
 					if fl, err = r.uvarint(); err == nil {
 						if v.Addr, err = r.uvarint(); err == nil {
-							v.Section, err = r.sref()
+							if v.Section, err = r.sref(); err == nil {
+								v.DeclTags, err = r.tags()
+							}
 						}
 					}
 				}
@@ -469,6 +484,28 @@ func (r *reader) shard() (*Shard, error) {
 		v.External, v.Declaration, v.HasAddr = fl&varExternal != 0, fl&varDeclaration != 0, fl&varHasAddr != 0
 	}
 	return s, nil
+}
+
+func (r *reader) tags() ([]DeclTag, error) {
+	n, err := r.count("decl tag", 2)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	tags := make([]DeclTag, n)
+	for i := range tags {
+		if tags[i].Value, err = r.sref(); err != nil {
+			return nil, err
+		}
+		c, err := r.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		if c > math.MaxInt32 {
+			return nil, fmt.Errorf("decl tag component %d out of range", int64(c)-1)
+		}
+		tags[i].Component = int32(c) - 1
+	}
+	return tags, nil
 }
 
 func (r *reader) typ(t *btf.Type, ntypes int) error {

@@ -33,11 +33,13 @@ func sample() *Shard {
 		Types:  s,
 		CUs:    []CU{{Name: "b.c", Offset: 0}, {Name: "c.c", Offset: 1234}},
 		Funcs: []Func{
-			{Name: "f", Proto: proto, CU: 1, External: true, HasLowPC: true, LowPC: 0xffffffff81000000, AllParamsNamed: true},
+			{Name: "f", Proto: proto, CU: 1, External: true, HasLowPC: true, LowPC: 0xffffffff81000000, AllParamsNamed: true,
+				DeclTags: []DeclTag{{Value: "bpf_kfunc", Component: -1}, {Value: "nonnull", Component: 0}}},
 			{Name: "g", Proto: proto, Declaration: true, Inline: true, OptimizedParams: true, UnexpectedReg: true},
 		},
 		Vars: []Var{
-			{Name: "v", Type: intID, CU: 1, External: true, HasAddr: true, Addr: 0x40, Section: ".data..percpu"},
+			{Name: "v", Type: intID, CU: 1, External: true, HasAddr: true, Addr: 0x40, Section: ".data..percpu",
+				DeclTags: []DeclTag{{Value: "user", Component: -1}}},
 			{Name: "d", Type: ptr, Declaration: true},
 		},
 	}

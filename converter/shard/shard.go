@@ -58,6 +58,17 @@ type Func struct {
 	// convention assigns. pahole >= 1.25 (optimized_func) uses these.
 	OptimizedParams bool
 	UnexpectedReg   bool
+
+	// DeclTags are the btf_decl_tag annotations of the function (Component -1) and
+	// of its parameters (Component = parameter index), in DWARF order.
+	DeclTags []DeclTag
+}
+
+// DeclTag is one btf_decl_tag annotation of a function, a parameter or a variable:
+// it becomes a DECL_TAG whose target is the FUNC or VAR, if that is emitted.
+type DeclTag struct {
+	Value     string
+	Component int32 // -1: the function or variable itself; else the parameter index
 }
 
 // Var is a variable candidate: one DW_TAG_variable at file scope or with a static
@@ -74,4 +85,7 @@ type Var struct {
 	// Section is the name of the ELF section the address is in, when known (from the
 	// relocation's symbol in ET_REL objects, from section addresses otherwise).
 	Section string
+
+	// DeclTags are the variable's btf_decl_tag annotations (Component -1).
+	DeclTags []DeclTag
 }
