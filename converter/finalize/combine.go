@@ -60,6 +60,9 @@ type shardCtx struct {
 	inline []int
 	vars   []varOut
 	remap  []btf.TypeID
+	// specDef: the variable selectVars looks at follows a declaration of the
+	// same name in its CU (it is a DW_AT_specification definition).
+	specDef bool
 }
 
 func (sc *shardCtx) cuName(cu uint32) string {
@@ -170,7 +173,7 @@ func (c *combiner) run() (*btf.Spec, error) {
 			next++
 		})
 	}
-	total := int(next-1) + 2*len(tail) + 1
+	total := int(next-1) + 2*len(tail) + len(c.img.Sections)
 	c.out = &btf.Spec{FirstID: 1, Types: make([]btf.Type, 0, total)}
 	for _, sc := range c.shards {
 		var err error
@@ -181,9 +184,8 @@ func (c *combiner) run() (*btf.Spec, error) {
 			}
 			switch it.kind {
 			case itemType:
-				var t btf.Type
-				t, arena, err = c.remapType(sc, it.id, arena)
-				c.out.Add(t)
+				c.out.Types = append(c.out.Types, sc.s.Types.Types[it.id-1])
+				arena, err = c.remapType(sc, it.id, &c.out.Types[len(c.out.Types)-1], arena)
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
 				c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
@@ -329,10 +331,9 @@ func (c *combiner) memberCount(sc *shardCtx) int {
 	return n
 }
 
-// remapType copies type id of the shard with its references renumbered. Members of
-// kinds with references are copied into arena (one allocation per shard).
-func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, arena []btf.Member) (btf.Type, []btf.Member, error) {
-	t := sc.s.Types.Types[id-1]
+// remapType renumbers the references of t, a copy of the shard's type id. Members
+// of kinds with references are copied into arena (one allocation per shard) first.
+func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []btf.Member) ([]btf.Member, error) {
 	var err error
 	mapRef := func(ref btf.TypeID) btf.TypeID {
 		if ref == 0 {
@@ -362,7 +363,7 @@ func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, arena []btf.Member) (b
 		}
 		t.Members = ms
 	}
-	return t, arena, err
+	return arena, err
 }
 
 func (c *combiner) addVar(sc *shardCtx, v *varOut) {

@@ -36,11 +36,21 @@ func (c *combiner) selectVars(sc *shardCtx) ([]varOut, error) {
 		return nil, nil
 	}
 	var out []varOut
+	// declared: names of the declarations seen so far in the current CU.
+	declared, declCU := map[string]bool{}, uint32(0)
 	for vi := range sc.s.Vars {
 		v := &sc.s.Vars[vi]
+		if v.CU != declCU {
+			clear(declared)
+			declCU = v.CU
+		}
+		if v.Declaration {
+			declared[v.Name] = true
+		}
 		if v.Declaration || !v.HasAddr {
 			continue
 		}
+		sc.specDef = declared[v.Name]
 		var (
 			o   varOut
 			ok  bool
@@ -132,7 +142,15 @@ func (c *combiner) var124(sc *shardCtx, v *shard.Var) (varOut, bool, error) {
 		// fakes (__ADDRESSABLE, __UNIQUE_ID, __exitcall): pahole requires the DWARF
 		// name to be the symbol's there. In an ET_REL file libdwfl has laid the
 		// sections out, so pahole's DWARF address is never 0 and the test is off.
-		if !c.img.Rel && v.Addr == 0 && v.Name != ps.name {
+		//
+		// pahole compares the DIE's own DW_AT_name, before following
+		// DW_AT_specification: a definition of a variable declared earlier in
+		// its CU has no name of its own and always fails the test (this is why
+		// pahole 1.24 leaves out vmlinux's fixed_percpu_data). A shard records
+		// the name from the specification, so such a definition is recognized
+		// by a declaration of the same name before it in the CU, the DWARF GCC
+		// writes for "extern T x; ... T x;".
+		if !c.img.Rel && v.Addr == 0 && (v.Name != ps.name || sc.specDef) {
 			return varOut{}, false, nil
 		}
 	}

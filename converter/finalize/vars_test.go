@@ -358,3 +358,35 @@ func deepCopy(in []*shard.Shard) []*shard.Shard {
 	}
 	return out
 }
+
+// TestPercpuSpecificationAtZero: a per-CPU variable at offset 0 that was declared
+// earlier in its CU is left out by pahole 1.24 (its definition DIE has no name of
+// its own) and kept by 1.32.
+func TestPercpuSpecificationAtZero(t *testing.T) {
+	img := execImage(osym("fixed_percpu_data", shPercpu, P, 48, elf.STB_GLOBAL))
+	shards := func(declared bool) func() []*shard.Shard {
+		return func() []*shard.Shard {
+			var vars []shard.Var
+			if declared {
+				decl := gvar("fixed_percpu_data", 1, 0, true, 0, "")
+				decl.HasAddr, decl.Declaration = false, true
+				vars = append(vars, decl)
+			}
+			vars = append(vars, gvar("fixed_percpu_data", 1, 0, true, P, PercpuSection))
+			return []*shard.Shard{mkShard("common.o", []string{"common.c"},
+				[]btf.Type{tArray(2, 12), tInt("int", 4)}, nil, vars)}
+		}
+	}
+	with := []string{
+		"[1] ARRAY type=2 index=1 n=12",
+		"[2] INT int size=4",
+		"[3] VAR fixed_percpu_data type=1 linkage=1",
+	}
+	runCombineCases(t, []combineCase{
+		{name: "1.24 declared", shards: shards(true), img: img, opts: v124, want: with[:2]},
+		{name: "1.24 not declared", shards: shards(false), img: img, opts: v124,
+			want: append(with[:3:3], "[4] DATASEC .data..percpu size=48 [3@0+48]")},
+		{name: "1.32 declared", shards: shards(true), img: img, opts: v132,
+			want: append(with[:3:3], "[4] DATASEC .data..percpu size=48 [3@0+48]")},
+	})
+}
