@@ -40,7 +40,9 @@
 //     variable must be a definition with a DW_OP_addr inside the section; the symbol
 //     at that offset gives the VAR's name and the DATASEC entry's size; at address
 //     0 (where the linker script also puts __UNIQUE_ID and __ADDRESSABLE fakes) the
-//     DWARF and symbol names must agree. A void type is an error (unless Force), a
+//     DWARF and symbol names must agree, and pahole takes the DIE's own name there,
+//     so a definition that follows a declaration in its CU (DW_AT_specification,
+//     no name of its own: vmlinux's fixed_percpu_data) is left out. A void type is an error (unless Force), a
 //     zero-sized type is skipped. VAR linkage is global-allocated for external
 //     variables, static otherwise. The VARs of a CU follow its FUNCs.
 //   - One DATASEC ".data..percpu" at the very end, entries sorted by offset (stable),
@@ -70,6 +72,9 @@
 //     ".isra"/".constprop" symbol sits at its address; then the FUNC is dropped.
 //   - FUNCs (each with a fresh copy of its FUNC_PROTO) are emitted after all CUs,
 //     sorted by name; linkage static, as in 1.24.
+//   - Without a symbol table pahole 1.32 refuses to encode; we keep the 1.24
+//     fallback there (external functions, the first per name). A symbol table
+//     without functions gives no FUNCs, as in 1.32.
 //   - Variables: the name and type come from DWARF (not the symbol); the section is
 //     the PROGBITS or NOBITS section containing the address (".data..percpu" only,
 //     or every section with global_var); names with the prefixes __UNIQUE_ID,

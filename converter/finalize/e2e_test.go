@@ -31,6 +31,11 @@ func summary(t *testing.T, raw []byte) []string {
 	if err != nil {
 		t.Fatalf("parsing BTF: %v", err)
 	}
+	return summarySpec(t, spec)
+}
+
+func summarySpec(t *testing.T, spec *cbtf.Spec) []string {
+	t.Helper()
 	var funcs, vars, secs []string
 	for typ, err := range spec.All() {
 		if err != nil {

@@ -1,11 +1,16 @@
 package finalize
 
 import (
+	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	cbtf "github.com/cilium/ebpf/btf"
 
 	"github.com/rules-btf/rules_btf/converter/encode"
 	"github.com/rules-btf/rules_btf/converter/shard"
@@ -82,4 +87,83 @@ func diffSorted(want, got []string) (missing, extra []string) {
 		}
 	}
 	return missing, extra
+}
+
+// TestModules compares Combine on kernel modules (ET_REL images, each its own
+// linked shard) with pahole 1.24's split BTF. RULES_BTF_MODULES=all checks every
+// module; by default those with per-CPU data among the first 300, plus 20 others.
+func TestModules(t *testing.T) {
+	dir := os.Getenv("RULES_BTF_DATA")
+	if dir == "" {
+		t.Skip("RULES_BTF_DATA not set")
+	}
+	// pahole made the module references with --btf_base on the embedded .BTF.
+	baseRaw := readFile(t, filepath.Join(dir, "vmlinux.btf"))
+	base, err := cbtf.LoadSpecFromReader(bytes.NewReader(baseRaw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseSummary := summary(t, baseRaw)
+	var kos []string
+	err = filepath.WalkDir(filepath.Join(dir, "modules"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".ko") {
+			kos = append(kos, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kos)
+	all := os.Getenv("RULES_BTF_MODULES") == "all"
+	opts := encode.DefaultOptions()
+	opts.Compat = encode.Compat124
+	checked, others, bad := 0, 0, 0
+	for i, ko := range kos {
+		img, err := LoadImage(ko)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !all {
+			percpu := img.sectionByName(PercpuSection) != 0
+			if i >= 300 || !percpu && others >= 20 {
+				continue
+			}
+			if !percpu {
+				others++
+			}
+		}
+		rel, _ := filepath.Rel(filepath.Join(dir, "modules"), ko)
+		ref, err := os.ReadFile(filepath.Join(dir, "pahole/modules", strings.TrimSuffix(rel, ".ko")+".btf"))
+		if err != nil {
+			continue // pahole made no BTF for it
+		}
+		split, err := cbtf.LoadSplitSpecFromReader(bytes.NewReader(ref), base)
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		want, _ := diffSorted(summarySpec(t, split), baseSummary)
+		sh, err := encode.EncodeFile(ko, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		spec, err := Combine([]*shard.Shard{sh}, img, Options{Inputs: LinkedInputs})
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		raw, err := spec.Marshal(cbtfOrder())
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		// A module's FUNC or VAR identical to one of vmlinux is deduplicated into
+		// the base by pahole: compare what is not in the base.
+		got, _ := diffSorted(summary(t, raw), baseSummary)
+		checked++
+		missing, extra := diffSorted(want, got)
+		if len(missing)+len(extra) > 0 {
+			bad++
+			t.Errorf("%s: missing %.400q, extra %.400q", rel, missing, extra)
+		}
+	}
+	t.Logf("%d modules checked, %d differ", checked, bad)
 }
