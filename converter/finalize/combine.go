@@ -167,10 +167,15 @@ func (c *combiner) run() (*btf.Spec, error) {
 	for _, sc := range c.shards {
 		sc.remap = make([]btf.TypeID, len(sc.s.Types.Types)+1)
 		c.walk(sc, func(it item) {
-			if it.kind == itemType {
+			switch it.kind {
+			case itemType:
 				sc.remap[it.id] = next
+				next++
+			case itemFunc:
+				next += 1 + btf.TypeID(len(c.declTags(sc.s.Funcs[it.fn].DeclTags)))
+			case itemVar:
+				next += 1 + btf.TypeID(len(c.declTags(sc.vars[it.v].tags)))
 			}
-			next++
 		})
 	}
 	total := int(next-1) + 2*len(tail) + len(c.img.Sections)
@@ -188,7 +193,8 @@ func (c *combiner) run() (*btf.Spec, error) {
 				arena, err = c.remapType(sc, it.id, &c.out.Types[len(c.out.Types)-1], arena)
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
-				c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
+				id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
+				c.addDeclTags(id, f.DeclTags)
 			case itemVar:
 				c.addVar(sc, &sc.vars[it.v])
 			}
@@ -368,6 +374,7 @@ func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []b
 
 func (c *combiner) addVar(sc *shardCtx, v *varOut) {
 	id := c.out.Add(btf.Type{Name: v.name, Kind: btf.KindVar, Type: sc.remap[v.typ], Linkage: v.linkage})
+	c.addDeclTags(id, v.tags)
 	if _, ok := c.secEntries[v.sec]; !ok {
 		c.secOrder = append(c.secOrder, v.sec)
 	}
@@ -393,8 +400,25 @@ func (c *combiner) addTailFunc(r candRef) error {
 	pid := c.out.Add(t)
 	// The FUNC is named after the ELF function (the name before any '.'), which
 	// is the DWARF name it was found by.
-	c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
+	id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
+	c.addDeclTags(id, f.DeclTags)
 	return nil
+}
+
+// declTags are the btf_decl_tag annotations to emit: none with SkipDeclTags.
+func (c *combiner) declTags(tags []shard.DeclTag) []shard.DeclTag {
+	if c.opts.SkipDeclTags {
+		return nil
+	}
+	return tags
+}
+
+// addDeclTags emits a DECL_TAG per annotation of the FUNC or VAR id, right after
+// it, as pahole does.
+func (c *combiner) addDeclTags(id btf.TypeID, tags []shard.DeclTag) {
+	for _, tag := range c.declTags(tags) {
+		c.out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+	}
 }
 
 // addDatasecs emits one DATASEC per section with variables, in section index order:

@@ -294,3 +294,55 @@ func TestFuncNoSymbolTable(t *testing.T) {
 		}},
 	})
 }
+
+// TestDeclTags: btf_decl_tag annotations of functions, parameters and variables
+// become DECL_TAGs right after their FUNC or VAR; IDs after them stay right.
+func TestDeclTags(t *testing.T) {
+	shards := func() []*shard.Shard {
+		f := fn("kf", 2, 0, true, T+0x10)
+		f.DeclTags = []shard.DeclTag{{Value: "bpf_kfunc", Component: -1}, {Value: "nullable", Component: 0}}
+		v := gvar("pv", 1, 0, true, P+8, PercpuSection)
+		v.DeclTags = []shard.DeclTag{{Value: "tagged", Component: -1}}
+		return []*shard.Shard{mkShard("a.o", []string{"a.c"},
+			[]btf.Type{tInt("int", 4), tProto(1, "p", btf.TypeID(1)), tPtr(1)},
+			[]shard.Func{f}, []shard.Var{v})}
+	}
+	img := execImage(fsym("kf", T+0x10), osym("pv", shPercpu, P+8, 4, 1))
+	runCombineCases(t, []combineCase{{
+		name: "1.24", shards: shards, img: img, opts: v124,
+		want: []string{
+			"[1] INT int size=4",
+			"[2] FUNC_PROTO ret=1 (p:1)",
+			"[3] FUNC kf type=2 linkage=0",
+			"[4] DECL_TAG bpf_kfunc type=3 component=-1",
+			"[5] DECL_TAG nullable type=3 component=0",
+			"[6] PTR type=1",
+			"[7] VAR pv type=1 linkage=1",
+			"[8] DECL_TAG tagged type=7 component=-1",
+			"[9] DATASEC .data..percpu size=12 [7@8+4]",
+		},
+	}, {
+		name: "1.32", shards: shards, img: img, opts: v132,
+		want: []string{
+			"[1] INT int size=4",
+			"[2] PTR type=1",
+			"[3] VAR pv type=1 linkage=1",
+			"[4] DECL_TAG tagged type=3 component=-1",
+			"[5] FUNC_PROTO ret=1 (p:1)",
+			"[6] FUNC kf type=5 linkage=0",
+			"[7] DECL_TAG bpf_kfunc type=6 component=-1",
+			"[8] DECL_TAG nullable type=6 component=0",
+			"[9] DATASEC .data..percpu size=12 [3@8+4]",
+		},
+	}, {
+		name: "skipped", shards: shards, img: img, opts: Options{Inputs: LinkedInputs, SkipDeclTags: true},
+		want: []string{
+			"[1] INT int size=4",
+			"[2] FUNC_PROTO ret=1 (p:1)",
+			"[3] FUNC kf type=2 linkage=0",
+			"[4] PTR type=1",
+			"[5] VAR pv type=1 linkage=1",
+			"[6] DATASEC .data..percpu size=12 [5@8+4]",
+		},
+	}})
+}

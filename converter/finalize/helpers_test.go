@@ -38,6 +38,8 @@ func dump(s *btf.Spec) []string {
 				es = append(es, fmt.Sprintf("%d@%d+%d", m.Type, m.Offset, m.Size))
 			}
 			fmt.Fprintf(&b, " size=%d [%s]", t.Size, strings.Join(es, " "))
+		case btf.KindDeclTag:
+			fmt.Fprintf(&b, " type=%d component=%d", t.Type, t.ComponentIdx)
 		case btf.KindArray:
 			fmt.Fprintf(&b, " type=%d index=%d n=%d", t.Type, t.IndexType, t.Nelems)
 		default:

@@ -54,6 +54,9 @@ type Options struct {
 	// InconsistentFuncs keeps functions whose prototypes differ between CUs,
 	// taking the canonical one (feature consistent_func off). Pahole132 only.
 	InconsistentFuncs bool
+	// SkipDeclTags emits no DECL_TAGs for the btf_decl_tag annotations of
+	// functions, parameters and variables (the absence of feature decl_tag).
+	SkipDeclTags bool
 	// Force skips variables with invalid names or void types instead of failing
 	// (pahole --btf_encode_force).
 	Force bool

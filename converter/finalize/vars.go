@@ -18,6 +18,7 @@ type varOut struct {
 	sec     int // image section index: the DATASEC
 	off     uint32
 	size    uint32
+	tags    []shard.DeclTag
 }
 
 // objKey counts same-named static variables of same-named source files (see
@@ -65,6 +66,7 @@ func (c *combiner) selectVars(sc *shardCtx) ([]varOut, error) {
 			return nil, fmt.Errorf("%s: CU %s: variable %d %q: %w", sc.s.Source, sc.cuName(v.CU), vi, v.Name, err)
 		}
 		if ok {
+			o.tags = v.DeclTags
 			out = append(out, o)
 		}
 	}
