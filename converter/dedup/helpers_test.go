@@ -383,3 +383,96 @@ func parseRaw(data []byte, base *btf.Spec) (*btf.Spec, error) {
 
 // rawStrings keeps each parsed Spec's string section, for split BTF on top of it.
 var rawStrings = map[*btf.Spec][]byte{}
+
+// writeRaw encodes s as raw BTF (little-endian), for the differential test against
+// libbpf. Split BTF continues the string section of its base, which must have been
+// read by parseRaw; every string of s is written anew.
+func writeRaw(s *btf.Spec) []byte {
+	le := binary.LittleEndian
+	var strStart uint32
+	if s.Base != nil {
+		strStart = uint32(len(rawStrings[s.Base]))
+	}
+	var strs []byte
+	if s.Base == nil {
+		strs = []byte{0}
+	}
+	offs := map[string]uint32{}
+	str := func(x string) uint32 {
+		if x == "" && s.Base == nil {
+			return 0
+		}
+		if off, ok := offs[x]; ok {
+			return off
+		}
+		off := strStart + uint32(len(strs))
+		strs = append(append(strs, x...), 0)
+		offs[x] = off
+		return off
+	}
+	var types []byte
+	put := func(vs ...uint32) {
+		for _, v := range vs {
+			types = le.AppendUint32(types, v)
+		}
+	}
+	for i := range s.Types {
+		t := &s.Types[i]
+		info := uint32(t.Kind)<<24 | uint32(len(t.Members))
+		if t.Kind == btf.KindFunc {
+			info = uint32(t.Kind)<<24 | t.Linkage
+		}
+		if t.KindFlag {
+			info |= 1 << 31
+		}
+		word := uint32(t.Type)
+		switch t.Kind {
+		case btf.KindInt, btf.KindStruct, btf.KindUnion, btf.KindEnum, btf.KindEnum64, btf.KindDatasec, btf.KindFloat:
+			word = t.Size
+		case btf.KindArray, btf.KindFwd:
+			word = 0
+		}
+		put(str(t.Name), info, word)
+		switch t.Kind {
+		case btf.KindInt:
+			put(uint32(t.IntEncoding)<<24 | uint32(t.IntOffset)<<16 | uint32(t.IntBits))
+		case btf.KindArray:
+			put(uint32(t.Type), uint32(t.IndexType), t.Nelems)
+		case btf.KindStruct, btf.KindUnion:
+			for _, m := range t.Members {
+				off := m.Offset
+				if t.KindFlag {
+					off |= m.Size << 24
+				}
+				put(str(m.Name), uint32(m.Type), off)
+			}
+		case btf.KindEnum:
+			for _, m := range t.Members {
+				put(str(m.Name), uint32(m.Value))
+			}
+		case btf.KindEnum64:
+			for _, m := range t.Members {
+				put(str(m.Name), uint32(m.Value), uint32(m.Value>>32))
+			}
+		case btf.KindFuncProto:
+			for _, m := range t.Members {
+				put(str(m.Name), uint32(m.Type))
+			}
+		case btf.KindVar:
+			put(t.Linkage)
+		case btf.KindDatasec:
+			for _, m := range t.Members {
+				put(uint32(m.Type), m.Offset, m.Size)
+			}
+		case btf.KindDeclTag:
+			put(uint32(t.ComponentIdx))
+		}
+	}
+	var out []byte
+	out = le.AppendUint16(out, 0xeb9f)
+	out = append(out, 1, 0)
+	for _, v := range []uint32{24, 0, uint32(len(types)), uint32(len(types)), uint32(len(strs))} {
+		out = le.AppendUint32(out, v)
+	}
+	return append(append(out, types...), strs...)
+}
