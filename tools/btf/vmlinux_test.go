@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// kernelData returns the directory of the real kernel data that
+// ../shared/data/fetch-kernel.sh lays out (RULES_BTF_DATA, default
+// /var/cache/rules_btf/kernel), or skips the test when it is absent.
+func kernelData(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := os.Getenv("RULES_BTF_DATA")
+	if dir == "" {
+		dir = "/var/cache/rules_btf/kernel"
+	}
+	for _, f := range append([]string{"vmlinux"}, files...) {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Skipf("no kernel data (%v): run fetch-kernel.sh", err)
+		}
+	}
+	return dir
+}
+
+// The real kernel: Debian 12's vmlinux, encoded with the flags Linux 6.1 passes to
+// pahole 1.24, must give the same types as pahole 1.24 did (FUNCs included), and the
+// kernel must accept it.
+func TestVmlinuxPahole124(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the whole vmlinux takes tens of seconds")
+	}
+	data := kernelData(t, "pahole/vmlinux.btf", "vmlinux.btf")
+	out := filepath.Join(t.TempDir(), "vmlinux.btf")
+	runBTF(t, "encode", "-j", "2", "--compat", "1.24", "--btf_gen_floats", "--lang_exclude", "rust",
+		"-o", out, filepath.Join(data, "vmlinux"))
+	diffBTF(t, out, filepath.Join(data, "pahole/vmlinux.btf"), "")
+	// The BTF embedded in the vmlinux was made by pahole -j, which duplicates some
+	// FUNCs: all other kinds must match it too.
+	diffBTF(t, out, filepath.Join(data, "vmlinux.btf"), "FUNC,FUNC_PROTO")
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadIntoKernel(t, raw)
+}
