@@ -45,7 +45,7 @@ const (
 	TagCallSite               Tag = 0x48
 	TagSkeletonUnit           Tag = 0x4a
 	TagLLVMAnnotation         Tag = 0x6000 // clang: btf_decl_tag, btf_type_tag
-	TagGNUAnnotation          Tag = 0x6001 // GCC >= 14: btf_decl_tag, btf_type_tag
+	TagGNUAnnotation          Tag = 0x6001 // GCC >= 16: btf_decl_tag, btf_type_tag (see AttrGNUAnnotation)
 	TagGNUCallSite            Tag = 0x4109
 	TagGNUFormalParameterPack Tag = 0x4108
 )
@@ -200,6 +200,7 @@ const (
 	AttrLoclistsBase
 	AttrCallingConvention
 	AttrArtificial
+	AttrGNUAnnotation // GCC >= 16: btf_decl_tag and btf_type_tag, a chain of DW_TAG_GNU_annotation DIEs
 	NumAttrs
 )
 
@@ -214,6 +215,7 @@ var atCodes = [NumAttrs]uint32{
 	AttrLanguage: 0x13, AttrProducer: 0x25, AttrSibling: 0x01, AttrStrOffsetsBase: 0x72,
 	AttrAddrBase: 0x73, AttrRnglistsBase: 0x74, AttrLoclistsBase: 0x8c,
 	AttrCallingConvention: 0x36, AttrArtificial: 0x34,
+	AttrGNUAnnotation: 0x2139, // GCC include/dwarf2.def; pahole dutil.h
 }
 
 // ATCode returns the DW_AT_* code of a.
@@ -229,7 +231,9 @@ func init() {
 		attrIndex[i] = noAttr
 	}
 	for a, c := range atCodes {
-		attrIndex[c] = uint8(a)
+		if c < uint32(len(attrIndex)) {
+			attrIndex[c] = uint8(a)
+		}
 	}
 }
 
@@ -237,8 +241,11 @@ func lookupAttr(code uint64) uint8 {
 	if code < uint64(len(attrIndex)) {
 		return attrIndex[code]
 	}
-	if code == 0x2133 { // DW_AT_GNU_addr_base (pre-standard split DWARF)
+	switch code {
+	case 0x2133: // DW_AT_GNU_addr_base (pre-standard split DWARF)
 		return uint8(AttrAddrBase)
+	case 0x2139:
+		return uint8(AttrGNUAnnotation)
 	}
 	return noAttr
 }

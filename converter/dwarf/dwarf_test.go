@@ -139,7 +139,7 @@ func all(n int) []int {
 }
 
 func TestAgainstDebugDWARF(t *testing.T) {
-	for _, name := range []string{"types.dwarf5.o", "types.dwarf4.o", "types.zlib.o", "types.exec"} {
+	for _, name := range []string{"types.dwarf5.o", "types.dwarf4.o", "types.zlib.o", "types.exec", "annot.clang5.o", "annot.clang4.o", "annot.gcc16.o"} {
 		t.Run(name, func(t *testing.T) {
 			compare(t, filepath.Join("..", "encode", "testdata", name), all)
 		})

@@ -24,6 +24,7 @@ type node struct {
 	typ    uint64 // DW_AT_type target offset, 0 if none
 	origin uint64 // DW_AT_abstract_origin
 	spec   uint64 // DW_AT_specification
+	annot  uint64 // DW_AT_GNU_annotation: first DW_TAG_GNU_annotation of the DIE's chain (Compat132 only)
 
 	size, bitSize, bitOffset, dataBitOffset, memberLoc uint64
 	constVal                                           uint64
@@ -54,6 +55,7 @@ const (
 	fDeclTag // an annotation node that is a btf_decl_tag
 	fHasName // DW_AT_name present
 	fArtificial
+	fChain // a pointer's copy of one entry of its DW_AT_GNU_annotation chain, encoded as TYPE_TAG
 )
 
 type encoder struct {
@@ -70,7 +72,9 @@ type encoder struct {
 	unitOff uint64
 	u       *dwarf.Unit
 	nodes   []node
-	order   []int32 // type nodes in pahole's table order
+	order   []int32 // type nodes in pahole's table order; -1-i: the GNU type tags of pointer i (expandChains)
+	chains  bool    // order holds GNU type tag markers
+	scratch []int32
 	offIdx  []int32 // DIE offset - unit offset -> node index + 1
 	cu      uint32
 	types   []btf.Type // this CU's types, local IDs from 1
@@ -116,7 +120,7 @@ func recorded(t dwarf.Tag) bool {
 		dwarf.TagSubroutineType, dwarf.TagUnspecifiedType, dwarf.TagStringType,
 		dwarf.TagMember, 0x1c /* DW_TAG_inheritance */, dwarf.TagEnumerator, dwarf.TagSubrangeType,
 		dwarf.TagFormalParameter, dwarf.TagUnspecifiedParameters, dwarf.TagLLVMAnnotation,
-		dwarf.TagSubprogram, dwarf.TagVariable:
+		dwarf.TagGNUAnnotation, dwarf.TagSubprogram, dwarf.TagVariable:
 		return true
 	}
 	return false
@@ -153,6 +157,7 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 	defer e.clearOffsets()
 	e.nodes = e.nodes[:0]
 	e.order = e.order[:0]
+	e.chains = false
 	if need := int(u.Size()); cap(e.offIdx) < need {
 		e.offIdx = make([]int32, need)
 	} else {
@@ -279,6 +284,11 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 	if n.spec, err = ref(dwarf.AttrSpecification); err != nil {
 		return 0, err
 	}
+	if e.gnu() {
+		if n.annot, err = ref(dwarf.AttrGNUAnnotation); err != nil {
+			return 0, err
+		}
+	}
 	if ent.Has(dwarf.AttrByteSize) {
 		n.size, n.flags = ent.Val(dwarf.AttrByteSize), n.flags|fSize
 	}
@@ -311,7 +321,7 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		n.constVal = ent.Val(dwarf.AttrConstValue)
 	case dwarf.TagSubrangeType:
 		n.count = subrangeCount(ent)
-	case dwarf.TagLLVMAnnotation:
+	case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation:
 		if ent.Has(dwarf.AttrConstValue) && ent.Form(dwarf.AttrConstValue).IsString() {
 			s, _, err := e.attrString(ent, dwarf.AttrConstValue)
 			if err != nil {
@@ -448,14 +458,31 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 	return nil
 }
 
+// gnu reports whether GCC's DW_TAG_GNU_annotation and DW_AT_GNU_annotation
+// count: pahole 1.32 reads them, 1.24 (and everything before 1.32) ignores them.
+func (e *encoder) gnu() bool { return e.opts.Compat != Compat124 }
+
+// isAnnotation reports whether a child DIE with tag t is an annotation of its
+// parent: DW_TAG_LLVM_annotation, and with pahole 1.32 DW_TAG_GNU_annotation too.
+func (e *encoder) isAnnotation(t dwarf.Tag) bool {
+	return t == dwarf.TagLLVMAnnotation || (t == dwarf.TagGNUAnnotation && e.gnu())
+}
+
 // close is called when the subtree of node i is complete: type nodes take
 // their place in the type table.
 func (e *encoder) close(i int32) {
 	n := &e.nodes[i]
 	switch {
 	case isTypeTag(n.tag):
+		if n.tag == dwarf.TagPointerType && n.annot != 0 && e.opts.Features&FeatureTypeTag != 0 && !e.hasTypeTags(n) {
+			// GCC: the pointer's btf_type_tags are a chain of DW_TAG_GNU_annotation
+			// DIEs, possibly further on in the unit. pahole gives them IDs just
+			// before the pointer's; expandChains puts them here.
+			e.order = append(e.order, -1-i)
+			e.chains = true
+		}
 		e.order = append(e.order, i)
-	case n.tag == dwarf.TagLLVMAnnotation && n.parent >= 0:
+	case e.isAnnotation(n.tag) && n.parent >= 0:
 		p := &e.nodes[n.parent]
 		switch n.name {
 		case "btf_type_tag":
@@ -469,4 +496,77 @@ func (e *encoder) close(i int32) {
 			}
 		}
 	}
+}
+
+// hasTypeTags reports whether pointer n has btf_type_tag annotation children.
+func (e *encoder) hasTypeTags(n *node) bool {
+	for c := n.child; c >= 0; c = e.nodes[c].next {
+		if e.nodes[c].flags&fTypeTag != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// gnuChain appends to buf the nodes of the DW_AT_GNU_annotation chain that
+// starts at DIE offset off (the attribute of the DIE at from), in chain order.
+// Like pahole, it follows DW_AT_GNU_annotation from one DW_TAG_GNU_annotation
+// DIE to the next and stops at the first reference to anything else.
+func (e *encoder) gnuChain(from, off uint64, buf []int32) ([]int32, error) {
+	for steps := 0; off != 0; steps++ {
+		if steps > len(e.nodes) {
+			return buf, e.errf(from, "%w: the DW_AT_GNU_annotation chain never ends", dwarf.ErrFormat)
+		}
+		k := e.offIdx[off-e.unitOff]
+		if k == 0 || e.nodes[k-1].tag != dwarf.TagGNUAnnotation {
+			break
+		}
+		buf = append(buf, k-1)
+		off = e.nodes[k-1].annot
+	}
+	return buf, nil
+}
+
+// expandChains replaces the markers close left in the type order by copies of
+// the pointers' btf_type_tag chains, as pahole 1.32's
+// die__create_new_pointer_tag does: one TYPE_TAG per chain entry and pointer
+// (GCC shares annotation DIEs between types), in chain order, up to the first
+// entry that is not a btf_type_tag. The copies become children of the pointer
+// flagged fChain; pointee and tagTarget link them.
+func (e *encoder) expandChains() error {
+	order := make([]int32, 0, len(e.order)+8)
+	for _, i := range e.order {
+		if i >= 0 {
+			order = append(order, i)
+			continue
+		}
+		p := -1 - i
+		var err error
+		e.scratch, err = e.gnuChain(e.nodes[p].off, e.nodes[p].annot, e.scratch[:0])
+		if err != nil {
+			return err
+		}
+		for _, a := range e.scratch {
+			an := e.nodes[a]
+			if an.name != "btf_type_tag" {
+				break
+			}
+			k := int32(len(e.nodes))
+			e.nodes = append(e.nodes, node{
+				off: an.off, tag: dwarf.TagGNUAnnotation, parent: p, child: -1, last: -1, next: -1,
+				depth: e.nodes[p].depth + 1, name: an.name, value: an.value, flags: fTypeTag | fChain,
+			})
+			pn := &e.nodes[p]
+			if pn.child < 0 {
+				pn.child = k
+			} else {
+				e.nodes[pn.last].next = k
+			}
+			pn.last = k
+			order = append(order, k)
+		}
+	}
+	e.order = order
+	e.chains = false
+	return nil
 }

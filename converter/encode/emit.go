@@ -79,6 +79,11 @@ func (e *encoder) emit() error {
 		}
 		return base + local
 	}
+	if e.chains {
+		if err := e.expandChains(); err != nil {
+			return err
+		}
+	}
 	for k, i := range e.order {
 		e.nodes[i].id = btf.TypeID(k + 1)
 	}
@@ -113,7 +118,7 @@ func (e *encoder) emit() error {
 			t = btf.Type{Kind: btf.KindRestrict, Type: g(e.resolve(n.typ))}
 		case dwarf.TagTypedef:
 			t = btf.Type{Kind: btf.KindTypedef, Name: n.name, Type: g(e.resolve(n.typ))}
-		case dwarf.TagLLVMAnnotation: // btf_type_tag of a pointer
+		case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation: // btf_type_tag of a pointer
 			t = btf.Type{Kind: btf.KindTypeTag, Name: n.value, Type: g(e.tagTarget(n))}
 		case dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagClassType, dwarf.TagInterfaceType:
 			if n.flags&fDecl != 0 {
@@ -144,8 +149,9 @@ func (e *encoder) emit() error {
 		spec.Add(btf.Type{Kind: btf.KindInt, Name: "int", Size: 4, IntBits: 32, IntEncoding: btf.IntSigned})
 	}
 
-	// Declaration tags, in type order.
+	// Declaration tags of structs, unions and typedefs, in type order.
 	if e.opts.Features&FeatureDeclTag != 0 {
+		var tags []shard.DeclTag
 		for _, i := range e.order {
 			n := &e.nodes[i]
 			switch n.tag {
@@ -153,22 +159,12 @@ func (e *encoder) emit() error {
 			default:
 				continue
 			}
-			member := int32(0)
-			for c := n.child; c >= 0; c = e.nodes[c].next {
-				cn := &e.nodes[c]
-				switch cn.tag {
-				case dwarf.TagMember, 0x1c:
-					for a := cn.child; a >= 0; a = e.nodes[a].next {
-						if an := &e.nodes[a]; an.flags&fDeclTag != 0 {
-							spec.Add(btf.Type{Kind: btf.KindDeclTag, Name: an.value, Type: g(n.id), ComponentIdx: member})
-						}
-					}
-					member++
-				case dwarf.TagLLVMAnnotation:
-					if cn.flags&fDeclTag != 0 {
-						spec.Add(btf.Type{Kind: btf.KindDeclTag, Name: cn.value, Type: g(n.id), ComponentIdx: -1})
-					}
-				}
+			var err error
+			if tags, err = e.declTags(n, tags[:0]); err != nil {
+				return err
+			}
+			for _, t := range tags {
+				spec.Add(btf.Type{Kind: btf.KindDeclTag, Name: t.Value, Type: g(n.id), ComponentIdx: t.Component})
 			}
 		}
 	}
@@ -176,14 +172,92 @@ func (e *encoder) emit() error {
 	// Candidates, in DIE order.
 	for i := range e.nodes {
 		n := &e.nodes[i]
+		var err error
 		switch n.tag {
 		case dwarf.TagSubprogram:
-			e.function(n, g)
+			err = e.function(n, g)
 		case dwarf.TagVariable:
-			e.variable(n, g)
+			err = e.variable(n, g)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// declTags appends to tags the btf_decl_tag annotations pahole records for
+// node n (a struct, union, typedef, subprogram or variable), with their
+// component indexes, in pahole's order:
+//
+//   - the children of n in DIE order: an annotation child is a tag of n itself
+//     (component -1); a member (or inheritance) of a struct or union, or a
+//     formal parameter of a subprogram, contributes its own annotation
+//     children and then (1.32) its DW_AT_GNU_annotation chain, with its
+//     index among the members or parameters as component; every member or
+//     parameter counts, tagged or not, static members included;
+//   - then (1.32) the DW_AT_GNU_annotation chain of n itself, for structs
+//     (die__create_new_class) and subprograms (die__create_new_function);
+//     pahole 1.32 reads no chain for unions, typedefs and variables.
+//
+// Only btf_decl_tag annotations count (a chain may hold btf_type_tags too: they
+// are skipped, and the chain followed on).
+func (e *encoder) declTags(n *node, tags []shard.DeclTag) ([]shard.DeclTag, error) {
+	if e.opts.Features&FeatureDeclTag == 0 {
+		return tags, nil
+	}
+	// The children that are components: members and inheritances of a struct
+	// or union, formal parameters of a subprogram.
+	isComponent := func(t dwarf.Tag) bool {
+		switch n.tag {
+		case dwarf.TagStructType, dwarf.TagUnionType:
+			return t == dwarf.TagMember || t == 0x1c // DW_TAG_inheritance
+		case dwarf.TagSubprogram:
+			return t == dwarf.TagFormalParameter
+		}
+		return false
+	}
+	var err error
+	component := int32(0)
+	for c := n.child; c >= 0; c = e.nodes[c].next {
+		cn := &e.nodes[c]
+		switch {
+		case isComponent(cn.tag):
+			for a := cn.child; a >= 0; a = e.nodes[a].next {
+				if an := &e.nodes[a]; an.flags&fDeclTag != 0 {
+					tags = append(tags, shard.DeclTag{Value: an.value, Component: component})
+				}
+			}
+			if tags, err = e.chainDeclTags(cn, component, tags); err != nil {
+				return tags, err
+			}
+			component++
+		case cn.flags&fDeclTag != 0:
+			tags = append(tags, shard.DeclTag{Value: cn.value, Component: -1})
+		}
+	}
+	if n.tag == dwarf.TagStructType || n.tag == dwarf.TagSubprogram {
+		tags, err = e.chainDeclTags(n, -1, tags)
+	}
+	return tags, err
+}
+
+// chainDeclTags appends the btf_decl_tags of n's DW_AT_GNU_annotation chain.
+func (e *encoder) chainDeclTags(n *node, component int32, tags []shard.DeclTag) ([]shard.DeclTag, error) {
+	if n.annot == 0 {
+		return tags, nil
+	}
+	var err error
+	e.scratch, err = e.gnuChain(n.off, n.annot, e.scratch[:0])
+	if err != nil {
+		return tags, err
+	}
+	for _, a := range e.scratch {
+		if an := &e.nodes[a]; an.name == "btf_decl_tag" {
+			tags = append(tags, shard.DeclTag{Value: an.value, Component: component})
+		}
+	}
+	return tags, nil
 }
 
 // baseType follows btf_encoder__add_base_type.
@@ -209,25 +283,44 @@ func (e *encoder) baseType(n *node) btf.Type {
 	return btf.Type{Kind: btf.KindInt, Name: name, Size: uint32(byteSz), IntEncoding: enc, IntBits: uint8(byteSz * 8)}
 }
 
-// pointee is the target of a pointer: its last btf_type_tag annotation if it
-// has any (pointer -> tagN -> ... -> tag1 -> pointee), else the pointed-to type.
+// pointee is the target of a pointer: its outermost btf_type_tag if it has
+// any, else the pointed-to type. clang lists the tags innermost first
+// (pointer -> tagN -> ... -> tag1 -> pointee); a GCC chain (fChain copies)
+// outermost first (pointer -> chain1 -> ... -> chainN -> pointee).
 func (e *encoder) pointee(n *node) btf.TypeID {
-	var last btf.TypeID
+	var first, last btf.TypeID
+	chain := false
 	for c := n.child; c >= 0; c = e.nodes[c].next {
 		if cn := &e.nodes[c]; cn.flags&fTypeTag != 0 {
+			if first == 0 {
+				first = cn.id
+			}
 			last = cn.id
+			chain = cn.flags&fChain != 0
 		}
 	}
-	if last != 0 {
+	switch {
+	case chain:
+		return first
+	case last != 0:
 		return last
 	}
 	return e.resolve(n.typ)
 }
 
 // tagTarget is what a pointer's btf_type_tag annotation applies to: the
-// previous annotation, or for the first one the pointee.
+// previous annotation (the next one in a GCC chain), or for the innermost one
+// the pointee.
 func (e *encoder) tagTarget(n *node) btf.TypeID {
 	p := &e.nodes[n.parent]
+	if n.flags&fChain != 0 {
+		for c := n.next; c >= 0; c = e.nodes[c].next {
+			if cn := &e.nodes[c]; cn.flags&fTypeTag != 0 {
+				return cn.id
+			}
+		}
+		return e.resolve(p.typ)
+	}
 	var prev btf.TypeID
 	for c := p.child; c >= 0; c = e.nodes[c].next {
 		cn := &e.nodes[c]
@@ -364,9 +457,21 @@ func (e *encoder) proto(ret, params *node, g func(btf.TypeID) btf.TypeID) btf.Ty
 
 // function appends a candidate for a subprogram, with its abstract origin and
 // specification folded in.
-func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) {
+//
+// Declarations (DW_AT_declaration: the DIEs GCC and clang emit for functions a
+// unit calls or declares, 91 K of the 246 K subprograms of the kernel's
+// DWARF) are no candidates: pahole 1.24 and 1.32 skip them before any other
+// test (btf_encoder__encode_cu: "if (fn->declaration) continue"), so they
+// never become a FUNC nor consume a name. A definition whose
+// DW_AT_specification points at a declaration is a candidate like any other
+// definition, named from the declaration when it has no name of its own, as
+// pahole does; its DECL_TAGs are its own, like pahole's (a declaration's
+// annotations only count in the unit where it is also the definition, and then
+// clang and GCC put them on the one DIE). So a candidate's Declaration is
+// always false.
+func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 	if n.flags&fDecl != 0 {
-		return // pahole never encodes declarations
+		return nil
 	}
 	// The chain of DIEs describing this function: itself, its abstract origin,
 	// their specifications.
@@ -398,7 +503,7 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) {
 		}
 	}
 	if name == "" {
-		return
+		return nil
 	}
 	// Parameters: the function's own, or its origin's when it lists none.
 	params := n
@@ -421,6 +526,10 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) {
 			allNamed = false
 		}
 	}
+	tags, err := e.declTags(n, nil)
+	if err != nil {
+		return err
+	}
 	id := e.shard.Types.Add(pt)
 	e.shard.Funcs = append(e.shard.Funcs, shard.Func{
 		Name:            name,
@@ -432,14 +541,21 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) {
 		LowPC:           n.lowPC,
 		AllParamsNamed:  allNamed,
 		OptimizedParams: optimized,
+		DeclTags:        tags,
 	})
+	return nil
 }
 
 // variable appends a candidate for a variable at file scope or with a static
 // address.
-func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) {
+//
+// Its DECL_TAGs are those pahole attaches to the VAR: the annotation children
+// of the DIE its DW_AT_specification names, if any (btf_encoder follows
+// var->spec before adding them), else its own. pahole 1.32 reads no
+// DW_AT_GNU_annotation chain for variables, so GCC's variable tags are lost.
+func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 	if n.depth != 1 && n.flags&fAddr == 0 {
-		return
+		return nil
 	}
 	name, typ, external := n.name, n.typ, n.flags&fExternal != 0
 	for _, ref := range []uint64{n.spec, n.origin} {
@@ -455,6 +571,14 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) {
 			}
 		}
 	}
+	src := n
+	if s := e.node(n.spec); s != nil && s.tag == dwarf.TagVariable {
+		src = s
+	}
+	tags, err := e.declTags(src, nil)
+	if err != nil {
+		return err
+	}
 	e.shard.Vars = append(e.shard.Vars, shard.Var{
 		Name:        name,
 		Type:        g(e.resolve(typ)),
@@ -464,5 +588,7 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) {
 		HasAddr:     n.flags&fAddr != 0,
 		Addr:        n.addr,
 		Section:     n.section,
+		DeclTags:    tags,
 	})
+	return nil
 }

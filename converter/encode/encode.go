@@ -27,7 +27,53 @@
 //  4. DECL_TAGs for btf_decl_tag annotations of structs, unions, their members
 //     and typedefs, in type order.
 //  5. For each subprogram candidate, a FUNC_PROTO (with parameter names); for
-//     each variable candidate, nothing (a shard.Var names its type).
+//     each variable candidate, nothing (a shard.Var names its type). The
+//     candidates carry their btf_decl_tags (shard.Func.DeclTags,
+//     shard.Var.DeclTags): the finalize stage emits them after the FUNC or VAR.
+//
+// # Annotations: btf_decl_tag and btf_type_tag
+//
+// clang (14+) describes __attribute__((btf_decl_tag("v"))) and
+// btf_type_tag("v") as DW_TAG_LLVM_annotation (0x6000) children, named
+// "btf_decl_tag" or "btf_type_tag", value in DW_AT_const_value, of the
+// annotated DIE. GCC (16+) puts a DW_AT_GNU_annotation (0x2139) reference on
+// the annotated DIE instead, to a DW_TAG_GNU_annotation (0x6001) DIE at unit
+// level, which may chain on to the next through its own DW_AT_GNU_annotation;
+// annotation DIEs are shared between types. pahole 1.24 to 1.31 read only the
+// LLVM children (GCC's DIEs are "not handled"); 1.32 reads both, as follows
+// (Compat124 reproduces 1.24, Compat132 1.32; the fixture annot.c and
+// TestAnnotationsAgainstPahole check every line against both):
+//
+//	annotated DIE         LLVM children (1.24, 1.32)         GNU chain (1.32 only)
+//	struct                DECL_TAG component -1              yes, after the members' (GCC 16 emits none)
+//	union                 DECL_TAG component -1              no
+//	member, inheritance   DECL_TAG component = member index  yes, after the member's children
+//	typedef               DECL_TAG component -1              no (GCC 16 emits none)
+//	subprogram            tag of the FUNC, component -1      yes, after all children
+//	formal parameter      tag of the FUNC, component = index yes, after the parameter's children
+//	  of a subprogram       among the formal parameters
+//	variable              tag of the VAR, component -1       no: GCC's variable tags are lost
+//	pointer               TYPE_TAGs (btf_type_tag only)      yes, if it has no LLVM type tags
+//
+// Component indexes count every member (or formal parameter) child, tagged or
+// not. Tags come in DIE order, the annotation children of a struct or
+// subprogram interleaved with its members' or parameters'; a GNU chain in
+// chain order (GCC writes the last attribute first). Only "btf_decl_tag"
+// annotations make DECL_TAGs: a chain's other entries are skipped. Parameters
+// of subroutine types (function pointers) get no DECL_TAGs. A function's
+// tags are those of its own DIE: an out-of-line copy (DW_AT_abstract_origin)
+// has the tags its own DIE and parameters carry, often none, though its
+// abstract origin has some; pahole does not look through the origin. A
+// variable's are those of the DIE its DW_AT_specification names, if any.
+//
+// TYPE_TAGs: for int __tag("a") __tag("b") *p the BTF is PTR -> TYPE_TAG b ->
+// TYPE_TAG a -> int. clang lists the children a, b (source order): the pointer
+// refers to the last, each tag to the one before, the first to the pointee,
+// and the tags take IDs in child order, before the pointer. GCC's chain is
+// b -> a: the pointer refers to the first entry, each entry to the next, and
+// the entries take IDs in chain order before the pointer, one copy per
+// pointer even where GCC shares the DIEs. A chain entry that is not a
+// btf_type_tag ends the pointer's tags.
 //
 // The shard is the concatenation of the CUs' types in CU order, without any
 // deduplication, so that shards of CU ranges concatenate to the shard of the

@@ -3,12 +3,14 @@ package encode
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,13 +18,17 @@ import (
 	ebtf "github.com/cilium/ebpf/btf"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/converter/dwarf"
 	"github.com/rules-btf/rules_btf/converter/elfobj"
 	"github.com/rules-btf/rules_btf/converter/shard"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-var fixtures = []string{"types.dwarf5.o", "types.dwarf4.o", "types.zlib.o", "types.exec", "types.nocomplex.o"}
+var fixtures = []string{
+	"types.dwarf5.o", "types.dwarf4.o", "types.zlib.o", "types.exec", "types.nocomplex.o",
+	"annot.clang5.o", "annot.clang4.o", "annot.gcc16.o",
+}
 
 // dump renders a shard as text, one type per line, bpftool style.
 func dump(sh *shard.Shard) string {
@@ -68,12 +74,20 @@ func dump(sh *shard.Shard) string {
 	for _, f := range sh.Funcs {
 		fmt.Fprintf(&b, "FUNC %s proto=%d cu=%d ext=%v decl=%v inline=%v lowpc=%v/%#x named=%v optimized=%v\n",
 			f.Name, f.Proto, f.CU, f.External, f.Declaration, f.Inline, f.HasLowPC, f.LowPC, f.AllParamsNamed, f.OptimizedParams)
+		dumpTags(&b, f.DeclTags)
 	}
 	for _, v := range sh.Vars {
 		fmt.Fprintf(&b, "VAR %s type=%d cu=%d ext=%v decl=%v addr=%v/%#x section=%q\n",
 			v.Name, v.Type, v.CU, v.External, v.Declaration, v.HasAddr, v.Addr, v.Section)
+		dumpTags(&b, v.DeclTags)
 	}
 	return b.String()
+}
+
+func dumpTags(b *strings.Builder, tags []shard.DeclTag) {
+	for _, t := range tags {
+		fmt.Fprintf(b, "\tdecl_tag '%s' component=%d\n", t.Value, t.Component)
+	}
 }
 
 func TestGolden(t *testing.T) {
@@ -525,3 +539,263 @@ func TestAgainstPaholeModules(t *testing.T) {
 }
 
 var _ = errors.New
+
+// annotations is where one object's BTF puts btf_decl_tag and btf_type_tag
+// annotations, by name: the DECL_TAGs of types in order, every pointer spelled
+// out with its TYPE_TAGs, and the DECL_TAGs of each FUNC and VAR in order.
+type annotations struct {
+	typeTags []string
+	pointers []string
+	funcs    map[string][]string
+	vars     map[string][]string
+}
+
+func tagString(value string, component int32) string {
+	return fmt.Sprintf("%s@%d", value, component)
+}
+
+func pointers(s *btf.Spec) []string {
+	set := map[string]bool{}
+	for i := range s.Types {
+		if s.Types[i].Kind == btf.KindPtr {
+			set[canonOurs(s, s.FirstID+btf.TypeID(i), false)] = true
+		}
+	}
+	var out []string
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// paholeAnnotations reads pahole's BTF for an object.
+func paholeAnnotations(t *testing.T, path string) annotations {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := btf.Parse(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := annotations{pointers: pointers(s), funcs: map[string][]string{}, vars: map[string][]string{}}
+	for i := range s.Types {
+		tt := &s.Types[i]
+		switch tt.Kind {
+		case btf.KindFunc:
+			a.funcs[tt.Name] = a.funcs[tt.Name][:0:0]
+		case btf.KindVar:
+			a.vars[tt.Name] = a.vars[tt.Name][:0:0]
+		case btf.KindDeclTag:
+			target := s.Type(tt.Type)
+			tag := tagString(tt.Name, tt.ComponentIdx)
+			switch target.Kind {
+			case btf.KindFunc:
+				a.funcs[target.Name] = append(a.funcs[target.Name], tag)
+			case btf.KindVar:
+				a.vars[target.Name] = append(a.vars[target.Name], tag)
+			default:
+				a.typeTags = append(a.typeTags, canonOurs(s, tt.Type, false)+": "+tag)
+			}
+		}
+	}
+	return a
+}
+
+func tagStrings(tags []shard.DeclTag) []string {
+	out := []string{}
+	for _, d := range tags {
+		out = append(out, tagString(d.Value, d.Component))
+	}
+	return out
+}
+
+// TestAnnotationsAgainstPahole compares the annotations of the annot.c objects
+// with pahole's BTF for them (committed, see gen-annot.sh): the DECL_TAGs of
+// structs, unions and typedefs in pahole's order, the TYPE_TAGs of pointers,
+// and the DecTags of the function and variable candidates pahole makes FUNCs
+// and VARs of. pahole picks one DIE per function: some candidate of that name
+// must carry exactly its tags.
+func TestAnnotationsAgainstPahole(t *testing.T) {
+	for _, tc := range []struct {
+		object, pahole string
+		compat         Compat
+	}{
+		{"annot.clang5.o", "annot.clang5.pahole124.btf", Compat124},
+		{"annot.clang5.o", "annot.clang5.pahole132.btf", Compat132},
+		{"annot.clang4.o", "annot.clang4.pahole124.btf", Compat124},
+		{"annot.clang4.o", "annot.clang4.pahole132.btf", Compat132},
+		{"annot.gcc16.o", "annot.gcc16.pahole124.btf", Compat124},
+		{"annot.gcc16.o", "annot.gcc16.pahole132.btf", Compat132},
+	} {
+		t.Run(tc.pahole, func(t *testing.T) {
+			want := paholeAnnotations(t, filepath.Join("testdata", tc.pahole))
+			opts := DefaultOptions()
+			opts.Compat = tc.compat
+			sh, err := EncodeFile(filepath.Join("testdata", tc.object), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var typeTags []string
+			for i := range sh.Types.Types {
+				if tt := &sh.Types.Types[i]; tt.Kind == btf.KindDeclTag {
+					typeTags = append(typeTags, canonOurs(sh.Types, tt.Type, false)+": "+tagString(tt.Name, tt.ComponentIdx))
+				}
+			}
+			if !slices.Equal(typeTags, want.typeTags) {
+				t.Errorf("type DECL_TAGs:\n ours   %q\n pahole %q", typeTags, want.typeTags)
+			}
+			if got := pointers(sh.Types); !slices.Equal(got, want.pointers) {
+				t.Errorf("pointers:\n ours   %q\n pahole %q", got, want.pointers)
+			}
+			for name, tags := range want.funcs {
+				var seen [][]string
+				found := false
+				for _, f := range sh.Funcs {
+					if f.Name == name {
+						seen = append(seen, tagStrings(f.DeclTags))
+						found = found || slices.Equal(tagStrings(f.DeclTags), tags)
+					}
+				}
+				if !found {
+					t.Errorf("function %s: pahole's tags %q, our candidates' %q", name, tags, seen)
+				}
+			}
+			for name, tags := range want.vars {
+				n := 0
+				for _, v := range sh.Vars {
+					if v.Name == name && v.HasAddr {
+						n++
+						if got := tagStrings(v.DeclTags); !slices.Equal(got, tags) {
+							t.Errorf("variable %s: tags %q, pahole %q", name, got, tags)
+						}
+					}
+				}
+				if n != 1 {
+					t.Errorf("variable %s: %d candidates with an address", name, n)
+				}
+			}
+			if len(want.funcs) < 4 || len(want.vars) < 4 {
+				t.Fatalf("pahole's BTF has %d FUNCs and %d VARs: not the fixture's", len(want.funcs), len(want.vars))
+			}
+		})
+	}
+}
+
+// TestAnnotationFeatures checks that FeatureDeclTag and FeatureTypeTag turn
+// the annotations off, like pahole's --skip_encoding_btf_decl_tag and
+// --skip_encoding_btf_type_tag, and that Compat124 ignores GCC's.
+func TestAnnotationFeatures(t *testing.T) {
+	count := func(sh *shard.Shard) (declTags, typeTags, candidateTags int) {
+		for _, tt := range sh.Types.Types {
+			switch tt.Kind {
+			case btf.KindDeclTag:
+				declTags++
+			case btf.KindTypeTag:
+				typeTags++
+			}
+		}
+		for _, f := range sh.Funcs {
+			candidateTags += len(f.DeclTags)
+		}
+		for _, v := range sh.Vars {
+			candidateTags += len(v.DeclTags)
+		}
+		return
+	}
+	all := FeatureFloat | FeatureEnum64 | FeatureDeclTag | FeatureTypeTag
+	for _, tc := range []struct {
+		object   string
+		opts     Options
+		decl     bool // DECL_TAG types and candidate tags expected
+		typeTags bool
+	}{
+		{"annot.clang5.o", Options{Features: all}, true, true},
+		{"annot.clang5.o", Options{Features: all &^ FeatureDeclTag}, false, true},
+		{"annot.clang5.o", Options{Features: all &^ FeatureTypeTag}, true, false},
+		{"annot.gcc16.o", Options{Features: all}, true, true},
+		{"annot.gcc16.o", Options{Features: all &^ FeatureDeclTag}, false, true},
+		{"annot.gcc16.o", Options{Features: all &^ FeatureTypeTag}, true, false},
+		{"annot.gcc16.o", Options{Features: all, Compat: Compat124}, false, false},
+	} {
+		sh, err := EncodeFile(filepath.Join("testdata", tc.object), tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, ty, c := count(sh)
+		if (d > 0) != tc.decl || (c > 0) != tc.decl || (ty > 0) != tc.typeTags {
+			t.Errorf("%s %+v: %d DECL_TAGs, %d candidate tags, %d TYPE_TAGs", tc.object, tc.opts, d, c, ty)
+		}
+	}
+}
+
+// TestAnnotationChainCycle makes a DW_AT_GNU_annotation chain loop: a located
+// error, not a hang.
+func TestAnnotationChainCycle(t *testing.T) {
+	path := filepath.Join("testdata", "annot.gcc16.o")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elfobj.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, _, err := sections(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Find annotation "member_b2", whose DW_AT_GNU_annotation (a ref4 relative
+	// to the unit) names "member_b1", and point it at itself.
+	rd := d.NewReader()
+	u := &d.Units()[0]
+	if err := rd.Reset(u); err != nil {
+		t.Fatal(err)
+	}
+	var die, next, target uint64
+	var e dwarf.Entry
+	for die == 0 {
+		ok, err := rd.Next(&e)
+		if err != nil || !ok {
+			t.Fatalf("no chained annotation member_b2 (%v)", err)
+		}
+		if e.Tag != dwarf.TagGNUAnnotation || !e.Has(dwarf.AttrGNUAnnotation) {
+			continue
+		}
+		if v, err := rd.String(&e, dwarf.AttrConstValue); err == nil && string(v) == "member_b2" {
+			die, next = e.Offset, rd.Offset()
+			target, _ = e.Ref(dwarf.AttrGNUAnnotation)
+		}
+	}
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ef.Section(".debug_info").Offset
+	var old, self [4]byte
+	binary.LittleEndian.PutUint32(old[:], uint32(target-u.Offset))
+	binary.LittleEndian.PutUint32(self[:], uint32(die-u.Offset))
+	k := bytes.Index(data[base+die:base+next], old[:])
+	if k < 0 {
+		t.Fatal("reference not found in the DIE")
+	}
+	bad := append([]byte(nil), data...)
+	copy(bad[base+die+uint64(k):], self[:])
+	bf, err := elfobj.NewFile("cycle.o", bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Encode(bf, Range{}, DefaultOptions())
+	var de *dwarf.DecodeError
+	if err == nil || !errors.As(err, &de) || !errors.Is(err, dwarf.ErrFormat) || !strings.Contains(err.Error(), "cycle.o") {
+		t.Fatalf("cyclic chain: error %v, want a located format error", err)
+	}
+	// pahole 1.24 never reads the chain.
+	opts := DefaultOptions()
+	opts.Compat = Compat124
+	if _, err := Encode(bf, Range{}, opts); err != nil {
+		t.Errorf("Compat124: %v", err)
+	}
+}

@@ -17,7 +17,9 @@ const (
 	// --skip_encoding_btf_enum64).
 	FeatureEnum64
 	// FeatureDeclTag encodes btf_decl_tag annotations of structs, unions, their
-	// members and typedefs as DECL_TAG.
+	// members and typedefs as DECL_TAG, and records those of functions, their
+	// parameters and variables in the candidates' DeclTags (pahole
+	// --skip_encoding_btf_decl_tag turns all of them off).
 	FeatureDeclTag
 	// FeatureTypeTag encodes btf_type_tag annotations of pointers as TYPE_TAG.
 	FeatureTypeTag
@@ -30,10 +32,12 @@ type Compat uint8
 const (
 	// Compat132 is pahole 1.32 (the development tree after 1.31): unspecified
 	// types (DW_TAG_unspecified_type) are void, integers wider than 16 bytes are
-	// sanitized like other odd sizes.
+	// sanitized like other odd sizes, GCC's btf_decl_tag and btf_type_tag
+	// annotations (DW_AT_GNU_annotation) are read.
 	Compat132 Compat = iota
 	// Compat124 is pahole 1.24: references to DW_TAG_atomic_type become void
-	// (1.24 drops the DIE) instead of referring through to the qualified type.
+	// (1.24 drops the DIE) instead of referring through to the qualified type;
+	// only clang's annotations (DW_TAG_LLVM_annotation) are read.
 	Compat124
 )
 
