@@ -45,6 +45,9 @@ GOROOT_HOST=${GOROOT_HOST:-/usr/local/go}
 RULES_GO_VERSION=${RULES_GO_VERSION:-v0.60.0}
 GAZELLE_VERSION=${GAZELLE_VERSION:-v0.47.0}
 LINK_BIN=${LINK_BIN:-}   # set to a directory (e.g. /usr/local/bin) to also symlink `bazel` there
+# Tools that Bazel tests may use from the chroot (they cannot see the host's): pahole, so that
+# the Go tests comparing with pahole run under `bazel test` too (sid's pahole: 1.32).
+CHROOT_PACKAGES=${CHROOT_PACKAGES:-pahole}
 
 H=$OFFLINE_BAZEL_HOME
 R=$H/sidroot
@@ -90,6 +93,27 @@ if [ ! -e "$R/.offline-bazel-chroot-done" ]; then
         apt-get clean"
   ' _ "$R"
   touch "$R/.offline-bazel-chroot-done"
+fi
+
+# ---------------------------------------------------------------- 2b. extra tools in the chroot
+missing=()
+for p in $CHROOT_PACKAGES; do
+  chroot "$R" dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]} (inside the chroot)"
+  unshare --mount --propagation private /bin/sh -ec '
+    R=$1; shift
+    mount -t proc proc "$R/proc"
+    mount --rbind /dev "$R/dev"
+    mount --rbind /sys "$R/sys"
+    cp -L /etc/resolv.conf "$R/etc/resolv.conf"
+    chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+      DEBIAN_FRONTEND=noninteractive /bin/sh -ec "
+        apt-get update -q
+        apt-get install -y -q --no-install-recommends $*
+        apt-get clean"
+  ' _ "$R" "${missing[@]}"
 fi
 
 # ---------------------------------------------------------------- 3. rules_go + gazelle from the Go module proxy
@@ -288,6 +312,11 @@ ws=$(pwd -P)
 while [ "$ws" != / ] && [ ! -e "$ws/MODULE.bazel" ] && [ ! -e "$ws/WORKSPACE" ] \
       && [ ! -e "$ws/WORKSPACE.bazel" ] && [ ! -e "$ws/REPO.bazel" ]; do ws=$(dirname "$ws"); done
 [ "$ws" = / ] && ws=$(pwd -P)
+# Mount the whole source tree the workspace is in (the top of its git checkout), so that a
+# nested workspace (e2e/smoke with local_path_override(path = "../..")) sees its parent.
+top=$ws
+while [ "$top" != / ] && [ ! -e "$top/.git" ]; do top=$(dirname "$top"); done
+[ "$top" = / ] && top=$ws
 
 if ! { [ -e "$NS/mnt" ] && nsenter --mount="$NS/mnt" true 2>/dev/null; }; then
   mkdir -p "$NS"
@@ -313,7 +342,7 @@ nsenter --mount="$NS/mnt" /bin/sh -ec '
   # Host CA bundle (it includes the egress-proxy CA) for go mod download inside the chroot.
   mkdir -p "$R/etc/ssl/certs"
   cp -L /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt" 2>/dev/null || true
-' _ "$R" "$H" "$M" "$GOH" "$ws"
+' _ "$R" "$H" "$M" "$GOH" "$top"
 
 envs=(PATH=/usr/local/go/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LANG=C.UTF-8 "TERM=${TERM:-dumb}")
 for v in GOPROXY GOSUMDB GONOSUMDB GOPRIVATE GONOPROXY GOFLAGS GO_REPOSITORY_USE_HOST_CACHE CI; do
