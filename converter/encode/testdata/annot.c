@@ -28,7 +28,7 @@ union tagged_u {
 /* GCC 16 emits no annotation for typedefs. */
 typedef int tagged_int __tag("typedef_tag");
 
-/* Parameters of function types get no decl tags in pahole. */
+/* No compiler annotates parameters of function types (pahole would not read them). */
 typedef int (*callback)(int v __tag("callback_param"));
 
 __percpu int __ttag("percpu") __ttag("rcu") *global_ptr __tag("var_tag");
