@@ -83,6 +83,7 @@ type deduper struct {
 	local []btf.Type  // the Spec's types: IDs first, first+1, ...
 	base  []*btf.Type // base types by ID (base[0] is void); len(base) == first
 	n     uint32      // number of IDs including void: first + len(local)
+	kinds []btf.Kind  // every type's kind, by ID (passes scan this, not the records)
 	canon []uint32    // canonical mapping, by ID
 	hypot []uint32    // hypothetical mapping of the current isEquiv walk, by ID
 	hlist []uint32    // IDs set in hypot
@@ -127,22 +128,11 @@ func newDeduper(s *btf.Spec) (*deduper, error) {
 			d.base[uint32(b.FirstID)+uint32(j)] = &b.Types[j]
 		}
 	}
+	d.kinds = make([]btf.Kind, d.n)
 	d.canon = make([]uint32, d.n)
 	d.hypot = make([]uint32, d.n)
 	for i := range d.hypot {
 		d.hypot[i] = unprocessed
-	}
-	for id := uint32(1); id < d.first; id++ {
-		d.canon[id] = id // base types are canonical by definition
-	}
-	for i := range d.local {
-		id := d.first + uint32(i)
-		switch d.local[i].Kind {
-		case btf.KindVar, btf.KindDatasec:
-			d.canon[id] = id // never deduplicated
-		default:
-			d.canon[id] = unprocessed
-		}
 	}
 	// Distinct types are a few percent of a multi-CU input; the table grows anyway.
 	d.table = newTable(int(d.first) + len(d.local)/16)
@@ -168,7 +158,9 @@ func (d *deduper) errorf(id uint32, format string, args ...any) error {
 }
 
 // validate checks kinds and that every reference names an existing type (for base
-// types: a base type), so that the passes can index without checks.
+// types: a base type), so that the passes can index without checks. It fills in
+// kinds and the initial canonical mapping: base types (canonical by definition),
+// VARs and DATASECs (never merged) map to themselves, all others are not processed.
 func (d *deduper) validate() error {
 	for id := uint32(1); id < d.n; id++ {
 		t := d.typ(id)
@@ -178,6 +170,13 @@ func (d *deduper) validate() error {
 		}
 		if t.Kind == btf.KindUnknown || t.Kind >= btf.NumKinds {
 			return d.errorf(id, "unknown kind %d", uint8(t.Kind))
+		}
+		d.kinds[id] = t.Kind
+		switch {
+		case id < d.first, t.Kind == btf.KindVar, t.Kind == btf.KindDatasec:
+			d.canon[id] = id
+		default:
+			d.canon[id] = unprocessed
 		}
 		if t.Kind.HasRef() && uint32(t.Type) >= limit {
 			return d.errorf(id, "references type [%d] past the last type [%d]", t.Type, limit-1)
@@ -216,10 +215,10 @@ func (d *deduper) resolve(id uint32) uint32 {
 
 // resolveFwd returns the struct or union a FWD resolves to, else id.
 func (d *deduper) resolveFwd(id uint32) uint32 {
-	if d.typ(id).Kind != btf.KindFwd {
+	if d.kinds[id] != btf.KindFwd {
 		return id
 	}
-	if r := d.resolve(id); d.typ(r).Kind != btf.KindFwd {
+	if r := d.resolve(id); d.kinds[r] != btf.KindFwd {
 		return r
 	}
 	return id
@@ -258,9 +257,13 @@ func (d *deduper) prep() {
 
 // primTypes is pass 1: INT, FLOAT, FWD, ENUM and ENUM64.
 func (d *deduper) primTypes() {
-	for i := range d.local {
-		t := &d.local[i]
-		id := d.first + uint32(i)
+	for id := d.first; id < d.n; id++ {
+		switch d.kinds[id] {
+		case btf.KindInt, btf.KindFwd, btf.KindFloat, btf.KindEnum, btf.KindEnum64:
+		default:
+			continue
+		}
+		t := d.typ(id)
 		newID := id
 		var h uint64
 		switch t.Kind {
@@ -309,12 +312,11 @@ func (d *deduper) primTypes() {
 
 // structTypes is pass 2: STRUCT and UNION, by type graph equivalence.
 func (d *deduper) structTypes() error {
-	for i := range d.local {
-		t := &d.local[i]
-		id := d.first + uint32(i)
-		if d.mapped(id) || !t.Kind.IsComposite() {
-			continue // already mapped by an earlier walk's merge
+	for id := d.first; id < d.n; id++ {
+		if !d.kinds[id].IsComposite() || d.mapped(id) {
+			continue // not a struct, or mapped by an earlier walk's merge
 		}
+		t := d.typ(id)
 		h := hashStruct(t)
 		newID := id
 		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
@@ -490,7 +492,7 @@ func (d *deduper) mergeHypot() {
 	for _, canonID := range d.hlist {
 		t := d.resolve(d.hypot[canonID])
 		c := d.resolve(canonID)
-		tk, ck := d.typ(t).Kind, d.typ(c).Kind
+		tk, ck := d.kinds[t], d.kinds[c]
 		if tk != btf.KindFwd && ck == btf.KindFwd {
 			d.canon[c] = t
 		}
@@ -510,8 +512,8 @@ func (d *deduper) mergeHypot() {
 // struct or union of its name, if that has the FWD's kind.
 func (d *deduper) resolveFwds() {
 	pending := false
-	for i := range d.local {
-		if d.local[i].Kind == btf.KindFwd && d.canon[d.first+uint32(i)] == d.first+uint32(i) {
+	for id := d.first; id < d.n; id++ {
+		if d.kinds[id] == btf.KindFwd && d.canon[id] == id {
 			pending = true
 			break
 		}
@@ -521,23 +523,22 @@ func (d *deduper) resolveFwds() {
 	}
 	d.names = make(map[string]uint32)
 	for id := uint32(1); id < d.n; id++ {
-		t := d.typ(id)
-		if !t.Kind.IsComposite() || d.canon[id] != id {
+		if !d.kinds[id].IsComposite() || d.canon[id] != id {
 			continue
 		}
+		t := d.typ(id)
 		if _, dup := d.names[t.Name]; dup {
 			d.names[t.Name] = 0 // ambiguous
 		} else {
 			d.names[t.Name] = id
 		}
 	}
-	for i := range d.local {
-		t := &d.local[i]
-		id := d.first + uint32(i)
-		if t.Kind != btf.KindFwd || d.canon[id] != id {
+	for id := d.first; id < d.n; id++ {
+		if d.kinds[id] != btf.KindFwd || d.canon[id] != id {
 			continue
 		}
-		if c := d.names[t.Name]; c != 0 && d.typ(c).Kind == fwdKind(t) {
+		t := d.typ(id)
+		if c := d.names[t.Name]; c != 0 && d.kinds[c] == fwdKind(t) {
 			d.canon[id] = c
 		}
 	}
@@ -546,8 +547,11 @@ func (d *deduper) resolveFwds() {
 
 // refTypes is pass 4: the reference kinds, each after the types it references.
 func (d *deduper) refTypes() error {
-	for i := range d.local {
-		if _, err := d.refType(d.first+uint32(i), 0); err != nil {
+	for id := d.first; id < d.n; id++ {
+		if d.mapped(id) {
+			continue
+		}
+		if _, err := d.refType(id, 0); err != nil {
 			return err
 		}
 	}
