@@ -36,6 +36,7 @@ var verbs = map[string]verb{
 	"merge":  {"merge shards in link order into final BTF", runMerge},
 	"diff":   {"compare two BTF blobs as sets of types, regardless of IDs", runDiff},
 	"stat":   {"count the types of a BTF blob per kind", runStat},
+	"load":   {"load raw BTF into the running kernel (BPF_BTF_LOAD) to check that it accepts it", runLoad},
 }
 
 func main() {
