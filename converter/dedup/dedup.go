@@ -89,7 +89,6 @@ type deduper struct {
 	hlist []uint32    // IDs set in hypot
 	table *table      // signature hash -> canonical types
 	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
-	names map[string]uint32
 
 	// adjustCanon records that the current walk would need a base FWD to resolve
 	// to a split struct: the graphs are then not taken as equivalent.
@@ -521,16 +520,16 @@ func (d *deduper) resolveFwds() {
 	if !pending {
 		return
 	}
-	d.names = make(map[string]uint32)
+	names := make(map[string]uint32)
 	for id := uint32(1); id < d.n; id++ {
 		if !d.kinds[id].IsComposite() || d.canon[id] != id {
 			continue
 		}
 		t := d.typ(id)
-		if _, dup := d.names[t.Name]; dup {
-			d.names[t.Name] = 0 // ambiguous
+		if _, dup := names[t.Name]; dup {
+			names[t.Name] = 0 // ambiguous
 		} else {
-			d.names[t.Name] = id
+			names[t.Name] = id
 		}
 	}
 	for id := d.first; id < d.n; id++ {
@@ -538,11 +537,10 @@ func (d *deduper) resolveFwds() {
 			continue
 		}
 		t := d.typ(id)
-		if c := d.names[t.Name]; c != 0 && d.kinds[c] == fwdKind(t) {
+		if c := names[t.Name]; c != 0 && d.kinds[c] == fwdKind(t) {
 			d.canon[id] = c
 		}
 	}
-	d.names = nil
 }
 
 // refTypes is pass 4: the reference kinds, each after the types it references.

@@ -99,11 +99,14 @@
 //   - hypot and hypotList: the hypothetical mapping of one graph walk, with the list
 //     of its set entries so that clearing costs the walk's size, not the table's.
 //   - table: an open-addressing hash table from a 64-bit hash of a type's shallow
-//     content to the canonical types with that hash, in the order they became
-//     canonical. Only canonical types are inserted, so it holds about as many
-//     entries as the output has types, however many duplicates the input has.
-//     Candidates are tried in insertion order, so the result does not depend on the
-//     hash function or its seed.
+//     content (reduced to 32 bits in 8-byte slots) to the canonical types with that
+//     hash, in the order they became canonical. Only canonical types are inserted,
+//     so it holds about as many entries as the output has types, however many
+//     duplicates the input has. Candidates are confirmed by equality and tried in
+//     insertion order, so the result depends neither on the hash function nor on
+//     its seed.
+//   - kinds: one byte per type, so that each pass finds its types without reading
+//     every record of a multi-million-type input.
 //
 // The input Spec is never modified. Where libbpf rewrites a reference type's
 // referenced IDs in place during pass 4, this package resolves them when comparing:
