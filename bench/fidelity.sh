@@ -1,0 +1,88 @@
+#!/bin/bash
+# fidelity.sh - is our BTF pahole's BTF on a real kernel, through every path we offer?
+#
+# Fetches the data (bench/fetch-kernel.sh: Debian 12's vmlinux and modules with pahole 1.24
+# and 1.32 references; needs root and, for 1.32, tools/ci/setup-bazel.sh's chroot), then
+# prints one line per check and exits non-zero if any check failed:
+#   - btf encode in 1.24 mode vs pahole 1.24 (all kinds) and vs the embedded .BTF
+#     (FUNC/FUNC_PROTO left out: that one was made with pahole -j, which duplicates FUNCs)
+#   - btf encode in 1.32 mode with Linux 6.12's --btf_features vs pahole 1.32
+#   - the same bytes from encode -j 1, 2, 8 and from N = 1, 2, 7, 64 CU-range shards merged
+#   - the kernel accepts the output (BPF_BTF_LOAD; skipped when not root)
+#
+# Usage: bench/fidelity.sh [--no-fetch]     RULES_BTF_DATA overrides the data directory.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fetch=true
+for a in "$@"; do
+  case $a in
+    --no-fetch) fetch=false ;;
+    *) echo "usage: bench/fidelity.sh [--no-fetch]" >&2; exit 2 ;;
+  esac
+done
+
+K=${RULES_BTF_DATA:-/var/cache/rules_btf/kernel}
+if $fetch; then
+  RULES_BTF_DATA=$K bash bench/fetch-kernel.sh --pahole --pahole-new >/dev/null || exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/btf" ./tools/btf || exit 1
+btf=$work/btf
+
+F124=(--compat 1.24 --btf_gen_floats --lang_exclude=rust)
+F132=(--compat 1.32 --lang_exclude=rust
+  --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs)
+
+failed=0
+check() { # check NAME COMMAND... : one line per check
+  local name=$1; shift
+  local log=$work/log.$RANDOM
+  if "$@" >"$log" 2>&1; then
+    printf 'PASS  %s\n' "$name"
+  else
+    printf 'FAIL  %s\n' "$name"
+    sed 's/^/      /' "$log" | head -40
+    failed=$((failed + 1))
+  fi
+}
+same() { cmp -s "$1" "$2" || { echo "$1 and $2 differ"; return 1; }; }
+# types NAME FILE: "NAME: N types (KIND n, ...)"
+types() { "$btf" stat "$2" | awk -v n="$1" '$1=="total"{t=$2; next} {s=s sep $1" "$2; sep=", "} END{printf "%s: %d types (%s)\n", n, t, s}'; }
+
+for mode in 124 132; do
+  if [ $mode = 124 ]; then flags=("${F124[@]}"); ref=$K/pahole/vmlinux.btf; else flags=("${F132[@]}"); ref=$K/pahole-1.32/vmlinux.btf; fi
+  out=$work/vmlinux.$mode.btf
+  check "vmlinux $mode: btf encode -j 2 runs" "$btf" encode -j 2 "${flags[@]}" -o "$out" "$K/vmlinux"
+  [ -f "$out" ] || continue
+  types "vmlinux $mode ours" "$out"
+  types "vmlinux $mode pahole" "$ref"
+  check "vmlinux $mode: equal to pahole ${mode:0:1}.${mode:1}" "$btf" diff "$out" "$ref"
+  if [ $mode = 124 ]; then
+    check "vmlinux 124: equal to the embedded .BTF without FUNC, FUNC_PROTO" \
+      "$btf" diff --ignore FUNC,FUNC_PROTO "$out" "$K/vmlinux.btf"
+  fi
+  for j in 1 8; do
+    check "vmlinux $mode: encode -j $j gives the same bytes" \
+      bash -c '"$1" encode -j '$j' "${@:4}" -o "$2.j" "$3" && cmp "$2.j" "$2"' _ "$btf" "$out" "$K/vmlinux" "${flags[@]}"
+  done
+  for n in 1 2 7 64; do
+    shards=()
+    for i in $(seq 1 $n); do shards+=("$work/s$n.$i"); done
+    check "vmlinux $mode: $n CU-range shards + merge --elf give the same bytes" bash -c '
+      btf=$1 out=$2 k=$3 n=$4; shift 4
+      for i in $(seq 1 $n); do "$btf" shard --cus $i/$n "$@" -o "$out.s$n.$i" "$k" || exit 1; done
+      set -- "$@" --elf "$k" -o "$out.m$n"
+      for i in $(seq 1 $n); do set -- "$@" "$out.s$n.$i"; done
+      "$btf" merge "$@" && cmp "$out.m$n" "$out"' _ "$btf" "$out" "$K/vmlinux" "$n" "${flags[@]}"
+    rm -f "$out".s$n.* "$out.m$n"
+  done
+  if [ "$(id -u)" = 0 ]; then
+    check "vmlinux $mode: the kernel accepts it" "$btf" load "$out"
+  else
+    echo "SKIP  vmlinux $mode: the kernel accepts it (not root)"
+  fi
+done
+
+echo "fidelity: $failed check(s) failed"
+[ $failed = 0 ]
