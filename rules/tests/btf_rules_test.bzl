@@ -85,6 +85,24 @@ def _shards_of_objects_test_impl(ctx):
 
 shards_of_objects_test = analysistest.make(_shards_of_objects_test_impl)
 
+# ---------------------------------------------------------------- transitive: the link closure
+
+def _stem(f):
+    return f.basename.split(".")[0]
+
+def _transitive_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfConvert")
+    asserts.equals(env, ctx.attr.want, [_stem(a.outputs.to_list()[0]) for a in actions], "one action per object, in link order")
+    asserts.equals(env, ctx.attr.want, [_stem(f) for f in target[BtfInfo].shards.to_list()], "BtfInfo.shards in link order")
+    return analysistest.end(env)
+
+transitive_test = analysistest.make(
+    _transitive_test_impl,
+    attrs = {"want": attr.string_list(doc = "Source file stems of the shards, in order.")},
+)
+
 # ---------------------------------------------------------------- split: CU ranges of one ELF
 
 def _split_test_impl(ctx):

@@ -1,0 +1,6 @@
+int top_fn(void);
+
+int main(void)
+{
+	return top_fn();
+}
