@@ -268,7 +268,7 @@ func (d *deduper) primTypes() {
 		switch t.Kind {
 		case btf.KindInt:
 			h = hashInt(t)
-			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			for e := d.table.first(h); e != 0; e = d.table.next(e) {
 				if c := d.table.entries[e].id; equalInt(t, d.typ(c)) {
 					newID = c
 					break
@@ -276,7 +276,7 @@ func (d *deduper) primTypes() {
 			}
 		case btf.KindFwd, btf.KindFloat:
 			h = hashCommon(t, sizeWord(t))
-			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			for e := d.table.first(h); e != 0; e = d.table.next(e) {
 				if c := d.table.entries[e].id; equalCommon(t, d.typ(c)) {
 					newID = c
 					break
@@ -284,7 +284,7 @@ func (d *deduper) primTypes() {
 			}
 		case btf.KindEnum, btf.KindEnum64:
 			h = hashEnum(t)
-			for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+			for e := d.table.first(h); e != 0; e = d.table.next(e) {
 				c := d.table.entries[e].id
 				ct := d.typ(c)
 				if equalEnum(t, ct) {
@@ -318,7 +318,7 @@ func (d *deduper) structTypes() error {
 		t := d.typ(id)
 		h := hashStruct(t)
 		newID := id
-		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			// The shallow check also keeps a FWD that shares the hash from becoming
 			// a candidate (FWD and struct are equivalent inside a walk).
@@ -589,7 +589,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 			return 0, err
 		}
 		h = hashCommon(t, ref)
-		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.Type) == ref {
 				newID = c
@@ -602,7 +602,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 			return 0, err
 		}
 		h = hashDeclTag(t, ref)
-		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			if ct := d.typ(c); infoEqual(t, ct) && ct.ComponentIdx == t.ComponentIdx && d.candRef(c, ct.Type) == ref {
 				newID = c
@@ -619,7 +619,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 			return 0, err
 		}
 		h = hashArray(t, elem, index)
-		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			if ct := d.typ(c); compatArray(t, ct) && d.candRef(c, ct.Type) == elem && d.candRef(c, ct.IndexType) == index {
 				newID = c
@@ -642,7 +642,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 		params := d.stack[start:]
 		h = hashFuncProto(t, ret, params)
 	cands:
-		for e := d.table.first(h); e != 0; e = d.table.entries[e].next {
+		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			ct := d.typ(c)
 			if !compatFuncProto(t, ct) || d.candRef(c, ct.Type) != ret {

@@ -196,15 +196,16 @@ func TestDedup(t *testing.T) {
 				enumT("e1", 1),                     // [5] forward of another size
 				enumT("e1", 4, val("e1_val", 321)), // [6] another e1
 			),
-			// libbpf 1.1: a forward joins the first compatible candidate ([5] joins
-			// [1]); a full enum takes over every compatible forward seen before it
-			// ([1] ends at [6], the last full e1).
+			// As libbpf 1.1 does: a full enum takes over every compatible forward
+			// seen before it ([1] ends at [6], the last full e1), and a forward
+			// joins the first compatible candidate in libbpf's order (newest
+			// first here: [5] joins [2]).
 			want: []btf.Type{
 				enumT("e1", 4, val("e1_val", 123)),
 				enumT("e2", 4, val("e2_val", 456)),
 				enumT("e1", 4, val("e1_val", 321)),
 			},
-			wantIDs: []btf.TypeID{3, 1, 2, 2, 3, 3},
+			wantIDs: []btf.TypeID{3, 1, 2, 2, 1, 3},
 		},
 		{
 			name: "enum forward joins an enum64",
@@ -807,27 +808,35 @@ func TestEmpty(t *testing.T) {
 	}
 }
 
+// The table lists candidates in the order libbpf's hashmap would: checked against a
+// direct model of it (prepend to a key's chain; every growth reverses the chains).
 func TestTable(t *testing.T) {
-	tb := newTable(1)
-	// Many entries under few hashes, added interleaved: each list keeps its order.
-	for i := uint32(1); i <= 5000; i++ {
-		tb.add(uint64(i%37)*0x1000193, i)
-	}
-	for h := uint64(0); h < 37; h++ {
-		var got []uint32
-		for e := tb.first(h * 0x1000193); e != 0; e = tb.entries[e].next {
-			got = append(got, tb.entries[e].id)
+	for _, n := range []int{1, 2, 3, 4, 5, 7, 13, 100, 5000} {
+		tb := newTable(1)
+		model := map[uint64][]uint32{}
+		modelCap := 0
+		for i := uint32(1); i <= uint32(n); i++ {
+			h := uint64(i%37) * 0x1000193
+			if sz := int(i - 1); modelCap == 0 || (sz+1)*4/3 > modelCap {
+				modelCap = max(4, 2*modelCap)
+				for k := range model {
+					slices.Reverse(model[k])
+				}
+			}
+			model[h] = append([]uint32{i}, model[h]...)
+			tb.add(h, i)
 		}
-		if len(got) == 0 || !slices.IsSorted(got) {
-			t.Fatalf("hash %d: %v", h, got)
-		}
-		for _, id := range got {
-			if uint64(id%37) != h {
-				t.Fatalf("hash %d holds %d", h, id)
+		for h, want := range model {
+			var got []uint32
+			for e := tb.first(h); e != 0; e = tb.next(e) {
+				got = append(got, tb.entries[e].id)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%d entries, hash %#x: got %v, want %v", n, h, got, want)
 			}
 		}
-	}
-	if tb.first(12345) != 0 {
-		t.Fatal("found an absent hash")
+		if tb.first(12345) != 0 {
+			t.Fatal("found an absent hash")
+		}
 	}
 }

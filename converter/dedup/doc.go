@@ -100,11 +100,11 @@
 //     of its set entries so that clearing costs the walk's size, not the table's.
 //   - table: an open-addressing hash table from a 64-bit hash of a type's shallow
 //     content (reduced to 32 bits in 8-byte slots) to the canonical types with that
-//     hash, in the order they became canonical. Only canonical types are inserted,
-//     so it holds about as many entries as the output has types, however many
-//     duplicates the input has. Candidates are confirmed by equality and tried in
-//     insertion order, so the result depends neither on the hash function nor on
-//     its seed.
+//     hash. Only canonical types are inserted, so it holds about as many entries as
+//     the output has types, however many duplicates the input has. Candidates are
+//     confirmed by equality and tried in the order libbpf's hash map would list
+//     them (see table.go), so the result depends neither on the hash function nor
+//     on its seed, and equals libbpf's where several candidates qualify.
 //   - kinds: one byte per type, so that each pass finds its types without reading
 //     every record of a multi-million-type input.
 //
@@ -117,8 +117,7 @@
 // Where this differs from libbpf 1.1: strings are Go strings, so there is no string
 // pass; the identical-struct fallback of pass 2 stops at a nesting depth of 16 (as
 // later libbpf versions do) so that malformed self-containing structs cannot
-// recurse without end; candidates that share a hash are tried oldest first (libbpf's
-// order depends on its hash map's layout); and malformed input (references past the
+// recurse without end; and malformed input (references past the
 // last type, unknown kinds, reference cycles, type graphs too deep to walk) is
 // reported as an error naming the type.
 package dedup
