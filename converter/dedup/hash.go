@@ -11,9 +11,10 @@ import (
 // wire format's info word (kind, kind flag, vlen; for FUNC the linkage sits in vlen)
 // and its size/type word are compared field by field here.
 //
-// Hashes only pick candidates: every candidate is confirmed by an equality check, and
-// candidates are tried in insertion order, so the output never depends on the hash
-// values (and the random maphash seed is harmless).
+// Hashes only pick candidates: every candidate is confirmed by an equality check,
+// and candidates are tried in an order fixed by the insertions alone (table.go), so
+// the output never depends on the hash values (and the random maphash seed is
+// harmless).
 
 var seed = maphash.MakeSeed()
 
