@@ -57,13 +57,13 @@ func paholeVersion(t *testing.T, pahole string) string {
 }
 
 // buildExample builds the example with examples/c/build.sh (the flags the Bazel
-// example uses) into dir; extra compiler flags are appended after the script's own
-// (-O0 or -gdwarf-4 override its -O2 or -g). It returns the objects in link order
+// example uses) into dir; extra compiler flags go in CFLAGS, which the script puts
+// after its own (-O0 or -gdwarf-4 override its -O2 or -g). It returns the objects in link order
 // and the linked binary.
 func buildExample(t *testing.T, dir string, extra ...string) ([]string, string) {
 	gcc := needTool(t, "gcc")
 	cmd := exec.Command("sh", "../../examples/c/build.sh", dir)
-	cmd.Env = append(os.Environ(), "CC="+strings.Join(append([]string{gcc}, extra...), " "))
+	cmd.Env = append(os.Environ(), "CC="+gcc, "CFLAGS="+strings.Join(extra, " "))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("examples/c/build.sh: %v\n%s", err, out)
 	}
