@@ -7,7 +7,8 @@
 #   - btf encode in 1.24 mode vs pahole 1.24 (all kinds) and vs the embedded .BTF
 #     (FUNC/FUNC_PROTO left out: that one was made with pahole -j, which duplicates FUNCs)
 #   - btf encode in 1.32 mode with Linux 6.12's --btf_features vs pahole 1.32
-#   - the same bytes from encode -j 1, 2, 8 and from N = 1, 2, 7, 64 CU-range shards merged
+#   - the same bytes from encode -j 1, 2, 8, from N = 1, 2, 7, 64 CU-range shards merged, and
+#     from Bazel (//bench/vmlinux: 7 and 64 BtfConvert actions + one BtfMerge)
 #   - the kernel accepts the output (BPF_BTF_LOAD; skipped when not root)
 #
 # Usage: bench/fidelity.sh [--no-fetch]     RULES_BTF_DATA overrides the data directory.
@@ -33,6 +34,16 @@ btf=$work/btf
 F124=(--compat 1.24 --btf_gen_floats --lang_exclude=rust)
 F132=(--compat 1.32 --lang_exclude=rust
   --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs)
+
+# The Bazel checks build //bench/vmlinux, which converts bench/vmlinux/vmlinux: a hard link
+# to (or copy of) the data's vmlinux, since Bazel may not see files outside the workspace.
+bazel=false
+if tools/ci/bazel info >/dev/null 2>&1; then
+  bazel=true
+  ln -f "$K/vmlinux" bench/vmlinux/vmlinux 2>/dev/null || cp "$K/vmlinux" bench/vmlinux/vmlinux
+else
+  echo "SKIP  Bazel checks: no Bazel (tools/ci/setup-bazel.sh installs one)"
+fi
 
 failed=0
 check() { # check NAME COMMAND... : one line per check
@@ -77,6 +88,13 @@ for mode in 124 132; do
       "$btf" merge "$@" && cmp "$out.m$n" "$out"' _ "$btf" "$out" "$K/vmlinux" "$n" "${flags[@]}"
     rm -f "$out".s$n.* "$out.m$n"
   done
+  if $bazel; then
+    for n in 7 64; do
+      check "vmlinux $mode: Bazel, $n BtfConvert actions + BtfMerge give the same bytes" bash -c '
+        tools/ci/bazel build //bench/vmlinux:vmlinux_'$mode'_'$n' &&
+        cmp bazel-bin/bench/vmlinux/vmlinux_'$mode'_'$n'.btf "$1"' _ "$out"
+    done
+  fi
   if [ "$(id -u)" = 0 ]; then
     check "vmlinux $mode: the kernel accepts it" "$btf" load "$out"
   else
