@@ -204,3 +204,37 @@ func (s *Spec) Type(id TypeID) *Type {
 	}
 	return &s.Types[i]
 }
+
+// Rebase returns a copy of the standalone Spec s as split BTF on base: every type
+// moves up by base's type count, and references move with it (0, void, stays 0). s
+// must not reference the base; deduplication (package dedup) then maps its types to
+// equal base types.
+func (s *Spec) Rebase(base *Spec) (*Spec, error) {
+	if s.Base != nil || s.FirstID != 1 {
+		return nil, fmt.Errorf("btf: rebase: spec is already split (first ID %d)", s.FirstID)
+	}
+	out := NewSplitSpec(base)
+	shift := out.FirstID - 1
+	move := func(id TypeID) TypeID {
+		if id == 0 {
+			return 0
+		}
+		return id + shift
+	}
+	out.Types = make([]Type, len(s.Types))
+	for i := range s.Types {
+		t := s.Types[i]
+		t.Type = move(t.Type)
+		t.IndexType = move(t.IndexType)
+		if len(t.Members) > 0 {
+			t.Members = append([]Member(nil), t.Members...)
+			for j := range t.Members {
+				if t.Kind != KindEnum && t.Kind != KindEnum64 {
+					t.Members[j].Type = move(t.Members[j].Type)
+				}
+			}
+		}
+		out.Types[i] = t
+	}
+	return out, nil
+}
