@@ -74,11 +74,18 @@ func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
 }
 
 // Merge combines shards, given in link order, with the linked image (nil: none) and
-// deduplicates the result.
-func Merge(shards []*shard.Shard, img *finalize.Image, opts Options) (*btf.Spec, error) {
+// deduplicates the result. With a base (nil: none), the result is split BTF on it, as
+// for a kernel module on vmlinux: only what the base lacks is emitted, and types equal
+// to base types refer to those.
+func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Options) (*btf.Spec, error) {
 	combined, err := finalize.Combine(shards, img, opts.Finalize)
 	if err != nil {
 		return nil, err
+	}
+	if base != nil {
+		if combined, err = combined.Rebase(base); err != nil {
+			return nil, err
+		}
 	}
 	out, _, err := dedup.Dedup(combined, opts.Dedup)
 	if err != nil {
@@ -88,8 +95,9 @@ func Merge(shards []*shard.Shard, img *finalize.Image, opts Options) (*btf.Spec,
 }
 
 // Encode runs every stage on the ELF at path: its units are split into ranges that
-// jobs workers convert in parallel, then merged and finalized against the same ELF.
-func Encode(ctx context.Context, path string, jobs int, opts Options) (*btf.Spec, error) {
+// jobs workers convert in parallel, then merged and finalized against the same ELF
+// (split on base, if not nil).
+func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Options) (*btf.Spec, error) {
 	jobs = max(jobs, 1)
 	f, err := elfobj.Open(path)
 	if err != nil {
@@ -128,7 +136,7 @@ func Encode(ctx context.Context, path string, jobs int, opts Options) (*btf.Spec
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return Merge(shards, img, opts)
+	return Merge(shards, img, base, opts)
 }
 
 // recoverInto turns a panic in a worker into an error: a bug met on some input must

@@ -26,14 +26,15 @@ const (
 	encodeUsage = "-o OUT.btf [-j N] [options] ELF"
 	shardUsage  = "-o OUT.shard [--cus i/N] [options] INPUT"
 	mergeUsage  = "-o OUT.btf [--elf LINKED] [options] SHARD..."
-	diffUsage   = "[--ignore KIND,...] A B"
-	statUsage   = "FILE"
+	diffUsage   = "[--ignore KIND,...] [--base BASE] A B"
+	statUsage   = "[--base BASE] FILE"
 )
 
 func runEncode(args []string, stdout io.Writer) error {
 	fs := newFlagSet("encode")
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
+	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
 	format := addFormatFlag(fs)
 	conv := addConvertFlags(fs)
 	prof := addProfileFlags(fs)
@@ -57,7 +58,11 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	spec, err := pipeline.Encode(context.Background(), pos[0], *jobs, opts)
+	baseSpec, err := readBase(*base)
+	if err != nil {
+		return err
+	}
+	spec, err := pipeline.Encode(context.Background(), pos[0], *jobs, baseSpec, opts)
 	if err != nil {
 		return err
 	}
@@ -99,7 +104,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	fs := newFlagSet("merge")
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
-	base := fs.String("base", "", "base BTF `file` for split BTF (reserved: not supported yet)")
+	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
 	format := addFormatFlag(fs)
 	conv := addConvertFlags(fs)
 	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
@@ -111,9 +116,6 @@ func runMerge(args []string, stdout io.Writer) error {
 	}
 	if *format == formatELF && *elfPath == "" {
 		return fmt.Errorf("%w: btf merge: --format elf needs --elf", errUsage)
-	}
-	if *base != "" {
-		return errors.New("btf merge: --base: split BTF is not supported yet")
 	}
 	opts, err := conv.options()
 	if err != nil {
@@ -135,7 +137,11 @@ func runMerge(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	spec, err := pipeline.Merge(shards, img, opts)
+	baseSpec, err := readBase(*base)
+	if err != nil {
+		return err
+	}
+	spec, err := pipeline.Merge(shards, img, baseSpec, opts)
 	if err != nil {
 		return err
 	}
@@ -146,6 +152,7 @@ func runDiff(args []string, stdout io.Writer) error {
 	fs := newFlagSet("diff")
 	ignore := fs.String("ignore", "", "comma-separated `kinds` to leave out (e.g. FUNC,FUNC_PROTO)")
 	examples := fs.Int("examples", 5, "print at most `n` examples per kind and side")
+	base := fs.String("base", "", "A and B are split BTF on this base `file`: compare their own types")
 	pos, err := parseFlags(fs, diffUsage, args, 2, 2)
 	if err != nil {
 		return err
@@ -160,11 +167,15 @@ func runDiff(args []string, stdout io.Writer) error {
 			opts.IgnoreKinds = append(opts.IgnoreKinds, k)
 		}
 	}
-	a, err := readBTF(pos[0])
+	baseSpec, err := readBase(*base)
 	if err != nil {
 		return err
 	}
-	b, err := readBTF(pos[1])
+	a, err := readBTF(pos[0], baseSpec)
+	if err != nil {
+		return err
+	}
+	b, err := readBTF(pos[1], baseSpec)
 	if err != nil {
 		return err
 	}
@@ -182,11 +193,16 @@ var errDiffer = errors.New("the BTF differs")
 
 func runStat(args []string, stdout io.Writer) error {
 	fs := newFlagSet("stat")
+	base := fs.String("base", "", "FILE is split BTF on this base `file`: count its own types")
 	pos, err := parseFlags(fs, statUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	s, err := readBTF(pos[0])
+	baseSpec, err := readBase(*base)
+	if err != nil {
+		return err
+	}
+	s, err := readBTF(pos[0], baseSpec)
 	if err != nil {
 		return err
 	}
@@ -213,8 +229,21 @@ func parseRange(s string) (pipeline.Range, error) {
 	return pipeline.Range{I: i - 1, N: n}, nil
 }
 
-// readBTF reads raw BTF, or the .BTF section of an ELF file.
-func readBTF(path string) (*btf.Spec, error) {
+// readBase reads the base BTF named by a --base flag; nil if the flag is empty.
+func readBase(path string) (*btf.Spec, error) {
+	if path == "" {
+		return nil, nil
+	}
+	s, err := readBTF(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("--base: %w", err)
+	}
+	return s, nil
+}
+
+// readBTF reads raw BTF, or the .BTF section of an ELF file; split BTF on base if
+// base is not nil.
+func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -232,7 +261,7 @@ func readBTF(path string) (*btf.Spec, error) {
 			return nil, fmt.Errorf("%s: .BTF: %w", path, err)
 		}
 	}
-	s, err := btf.Parse(data, nil)
+	s, err := btf.Parse(data, base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
