@@ -115,3 +115,80 @@ def emit_merge(ctx, *, tool, shards, out, elf = None, base = None, flags = []):
         execution_requirements = PATH_MAPPING_EXECUTION_REQUIREMENTS,
         toolchain = None,
     )
+
+def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flags = []):
+    """Declares one BtfModule action: split BTF of one kernel module on a base.
+
+    Without shards: `btf encode -o OUT --base BASE [flags] KO` converts the module's DWARF
+    in one process. With shards (the module's objects, converted by btf_shards):
+    `btf merge -o OUT --elf KO --base BASE [flags] SHARD...` merges them and chooses FUNCs
+    from the module's symbol table; everything after the verb then goes through a params
+    file, as in emit_merge.
+
+    With elf_out, the same action also writes a copy of KO with a .BTF section holding
+    that BTF (`--format elf`), as the kernel build does after linking a module. The tool
+    writes one output per run, so the action runs it twice (through the shell), with the
+    same arguments: the work is done twice, the action stays one.
+
+    Args:
+      ctx: the rule context.
+      tool: FilesToRunProvider of the btf tool.
+      ko: File, the linked module (ET_REL ELF).
+      base: File, the base BTF (raw, or an ELF with .BTF).
+      out: File, the split BTF to write (raw).
+      elf_out: optional File, the copy of ko with .BTF to write.
+      shards: optional depset of File, the module's shards in link order. Not flattened.
+      flags: list of strings, extra flags of `btf encode` or `btf merge`.
+    """
+    if not ko or not base or not out:
+        fail("emit_module: ko, base and out are required")
+    if shards != None and type(shards) != "depset":
+        fail("emit_module: shards must be a depset, got {}".format(type(shards)))
+    _check_args("emit_module", flags)
+
+    verb = "merge" if shards != None else "encode"
+    args = ctx.actions.args()
+    if shards != None:
+        args.use_param_file("@%s", use_always = True)
+        args.set_param_file_format("multiline")
+        args.add("--elf", ko)
+        args.add("--base", base)
+        args.add_all(flags)
+        args.add_all(shards)
+        inputs = depset([ko, base], transitive = [shards])
+    else:
+        args.add("--base", base)
+        args.add_all(flags)
+        args.add(ko)
+        inputs = depset([ko, base])
+
+    common = {
+        "inputs": inputs,
+        "mnemonic": "BtfModule",
+        "progress_message": "Generating split BTF of module %{label}: " + ko.short_path,
+        "execution_requirements": PATH_MAPPING_EXECUTION_REQUIREMENTS,
+        "toolchain": None,
+    }
+    if not elf_out:
+        ctx.actions.run(
+            executable = tool,
+            arguments = [ctx.actions.args().add(verb).add("-o", out), args],
+            outputs = [out],
+            **common
+        )
+        return
+
+    # $1 tool, $2 verb, $3 raw output, $4 ELF output, then the arguments both runs share.
+    head = ctx.actions.args()
+    head.add(tool.executable)
+    head.add(verb)
+    head.add(out)
+    head.add(elf_out)
+    ctx.actions.run_shell(
+        command = 't=$1 v=$2 raw=$3 elf=$4; shift 4; ' +
+                  '"$t" "$v" -o "$raw" "$@" && "$t" "$v" --format elf -o "$elf" "$@"',
+        arguments = [head, args],
+        tools = [tool],
+        outputs = [out, elf_out],
+        **common
+    )

@@ -19,3 +19,15 @@ library's objects before its dependencies' on the link line.
         "base": "File or None: the base BTF a split BTF continues, or None for standalone BTF.",
     },
 )
+
+BtfModulesInfo = provider(
+    doc = """Split BTF of kernel modules on one base, one BtfModule action per module.
+
+btf_module gives one entry, btf_modules one per .ko, in srcs order.
+""",
+    fields = {
+        "modules": "list of struct(ko, btf, elf): ko the module's File as given, btf its " +
+                   "split BTF (raw), elf the copy of ko with .BTF or None when not asked for.",
+        "base": "File: the base BTF (raw, or an ELF with .BTF) every module's BTF continues.",
+    },
+)
