@@ -107,11 +107,8 @@ def _btf_modules_impl(ctx):
     for src in ctx.attr.srcs:
         # Flattened: one action per module needs one declared output per module, known
         # at analysis time. The list is what srcs names, not a transitive closure.
-        files = src[DefaultInfo].files.to_list()
-        kos = [f for f in files if f.extension == _KO_EXTENSION]
-        if not kos:
-            fail("srcs: {} provides no .{} file".format(src.label, _KO_EXTENSION))
-        for ko in kos:
+        # allow_files has made sure that each src has at least one .ko.
+        for ko in [f for f in src[DefaultInfo].files.to_list() if f.extension == _KO_EXTENSION]:
             path = _module_path(ctx, ko)
             if path in seen:
                 if seen[path] == ko.path:

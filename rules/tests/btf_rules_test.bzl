@@ -1,7 +1,7 @@
 """Analysis tests of btf_shards and btf_merge: actions, argv, outputs, BtfInfo, failures."""
 
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
-load("//rules:defs.bzl", "BtfInfo")
+load("//rules:defs.bzl", "BtfInfo", "BtfModulesInfo")
 
 # ---------------------------------------------------------------- helpers
 
@@ -180,3 +180,100 @@ failure_test = analysistest.make(
     expect_failure = True,
     attrs = {"message": attr.string(mandatory = True, doc = "A fragment of the expected error.")},
 )
+
+# ---------------------------------------------------------------- btf_modules, btf_module
+
+def _tool_args(env, a):
+    """The btf tool's arguments of a BtfModule action, without the output flags.
+
+    A raw-only action runs the tool: argv is [tool, verb, -o, OUT, args...]. With the .ko
+    copy, a shell runs it twice: argv is [shell, -c, script, "" ($0), tool, verb, OUT,
+    ELF_OUT, args...]. Returns struct(verb, outs, args, shell).
+    """
+    argv = a.argv
+    if len(argv) > 5 and argv[1] == "-c":
+        asserts.equals(env, "", argv[3], "the script's $0")
+        _assert_tool(env, struct(argv = argv[4:]))
+        return struct(verb = argv[5], outs = argv[6:8], args = argv[8:], shell = True)
+    _assert_tool(env, a)
+    asserts.equals(env, "-o", argv[2])
+    return struct(verb = argv[1], outs = argv[3:4], args = argv[4:], shell = False)
+
+def _modules_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfModule")
+    asserts.equals(env, len(ctx.attr.kos), len(actions), "one BtfModule action per module")
+    asserts.equals(env, 0, len(_actions(env, "BtfConvert")), "encode: nothing converted apart")
+    info = target[BtfModulesInfo]
+    asserts.equals(env, "base.btf", info.base.basename)
+    asserts.equals(env, len(ctx.attr.kos), len(info.modules))
+
+    want_btf = []
+    want_elf = []
+    for i, a in enumerate(actions):
+        if i >= len(info.modules):
+            break
+        m = info.modules[i]
+        ko = ctx.attr.kos[i]
+        asserts.equals(env, ko, m.ko.short_path[len(target.label.package) + 1:], "modules in srcs order")
+        stem = ko[:-len(".ko")]
+        asserts.equals(env, "{}/{}/{}.btf".format(target.label.package, target.label.name, stem), m.btf.short_path)
+        asserts.equals(env, "{}/{}/{}".format(target.label.package, target.label.name, ko), m.elf.short_path)
+        asserts.equals(env, sorted([m.btf.path, m.elf.path]), sorted([f.path for f in a.outputs.to_list()]))
+        asserts.equals(env, sorted([m.ko.path, info.base.path]), sorted([f.path for f in a.inputs.to_list() if f.extension in ("ko", "btf")]))
+
+        t = _tool_args(env, a)
+        asserts.true(env, t.shell, "elf_output: the tool runs twice in one action")
+        asserts.equals(env, "encode", t.verb)
+        asserts.equals(env, [m.btf.path, m.elf.path], t.outs)
+        asserts.equals(env, ["--base", info.base.path, "--btf_gen_floats", m.ko.path], t.args)
+        want_btf.append(m.btf)
+        want_elf.append(m.elf)
+
+    asserts.equals(env, want_btf + want_elf, target[DefaultInfo].files.to_list())
+    asserts.equals(env, want_btf, target[OutputGroupInfo].btf.to_list())
+    asserts.equals(env, want_elf, target[OutputGroupInfo].elf.to_list())
+    asserts.false(env, BtfInfo in target, "btf_modules has no single BTF")
+    return analysistest.end(env)
+
+modules_test = analysistest.make(
+    _modules_test_impl,
+    attrs = {"kos": attr.string_list(doc = "The .ko paths in the package, in srcs order.")},
+)
+
+def _module_of_shards_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    a = _one_action(env, "BtfModule")
+    if not a:
+        return analysistest.end(env)
+    info = target[BtfInfo]
+    base = [f for f in a.inputs.to_list() if f.basename == "base_merge_subject.btf"]
+    asserts.equals(env, 1, len(base), "the base is the btf_merge target's BTF")
+    asserts.equals(env, base[0] if base else None, info.base)
+    asserts.equals(env, "module_subject/mods/m1.btf", info.btf.short_path[len(target.label.package) + 1:])
+    asserts.equals(env, [info.btf], a.outputs.to_list(), "raw only: no .ko copy")
+
+    shards = info.transitive_shards.to_list()
+    asserts.equals(env, 5, len(shards), "the deps' shards, in link order")
+    t = _tool_args(env, a)
+    asserts.false(env, t.shell, "one output: the tool runs directly")
+    asserts.equals(env, "merge", t.verb)
+    asserts.equals(env, [info.btf.path], t.outs)
+    ko = [f for f in a.inputs.to_list() if f.basename == "m1.ko"]
+    asserts.equals(env, 1, len(ko))
+    if ko and base:
+        asserts.equals(env, ["--elf", ko[0].path, "--base", base[0].path] + [s.path for s in shards], t.args)
+    inputs = a.inputs.to_list()
+    for s in shards:
+        asserts.true(env, s in inputs, "shard {} is an input".format(s.short_path))
+    m = target[BtfModulesInfo].modules
+    asserts.equals(env, 1, len(m))
+    if m:
+        asserts.equals(env, None, m[0].elf)
+        asserts.equals(env, info.btf, m[0].btf)
+    asserts.equals(env, [info.btf], target[DefaultInfo].files.to_list())
+    return analysistest.end(env)
+
+module_of_shards_test = analysistest.make(_module_of_shards_test_impl)
