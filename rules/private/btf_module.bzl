@@ -5,7 +5,7 @@ load(":providers.bzl", "BtfInfo", "BtfModulesInfo")
 
 _KO_EXTENSION = "ko"
 
-def resolve_base(base):
+def _resolve_base(base):
     """The base BTF file of a `base` attribute: a btf_merge target's BTF, or one file.
 
     Args:
@@ -76,7 +76,7 @@ def _outputs(modules, base):
     ]
 
 def _btf_module_impl(ctx):
-    base = resolve_base(ctx.attr.base)
+    base = _resolve_base(ctx.attr.base)
     ko = ctx.file.ko
     shards = None
     if ctx.attr.deps:
@@ -100,7 +100,7 @@ def _btf_module_impl(ctx):
     )]
 
 def _btf_modules_impl(ctx):
-    base = resolve_base(ctx.attr.base)
+    base = _resolve_base(ctx.attr.base)
     tool = ctx.attr.tool[DefaultInfo].files_to_run
     modules = []
     seen = {}
