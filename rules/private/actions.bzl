@@ -125,10 +125,8 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flag
     from the module's symbol table; everything after the verb then goes through a params
     file, as in emit_merge.
 
-    With elf_out, the same action also writes a copy of KO with a .BTF section holding
-    that BTF (`--format elf`), as the kernel build does after linking a module. The tool
-    writes one output per run, so the action runs it twice (through the shell), with the
-    same arguments: the work is done twice, the action stays one.
+    With elf_out, the same run also writes a copy of KO with a .BTF section holding that
+    BTF (`--elf-out`), as the kernel build does after linking a module.
 
     Args:
       ctx: the rule context.
@@ -162,33 +160,20 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flag
         args.add(ko)
         inputs = depset([ko, base])
 
-    common = {
-        "inputs": inputs,
-        "mnemonic": "BtfModule",
-        "progress_message": "Generating split BTF of module %{label}: " + ko.short_path,
-        "execution_requirements": PATH_MAPPING_EXECUTION_REQUIREMENTS,
-        "toolchain": None,
-    }
-    if not elf_out:
-        ctx.actions.run(
-            executable = tool,
-            arguments = [ctx.actions.args().add(verb).add("-o", out), args],
-            outputs = [out],
-            **common
-        )
-        return
-
-    # $1 tool, $2 verb, $3 raw output, $4 ELF output, then the arguments both runs share.
     head = ctx.actions.args()
-    head.add(tool.executable)
     head.add(verb)
-    head.add(out)
-    head.add(elf_out)
-    ctx.actions.run_shell(
-        command = 't=$1 v=$2 raw=$3 elf=$4; shift 4; ' +
-                  '"$t" "$v" -o "$raw" "$@" && "$t" "$v" --format elf -o "$elf" "$@"',
+    head.add("-o", out)
+    outputs = [out]
+    if elf_out:
+        head.add("--elf-out", elf_out)
+        outputs.append(elf_out)
+    ctx.actions.run(
+        executable = tool,
         arguments = [head, args],
-        tools = [tool],
-        outputs = [out, elf_out],
-        **common
+        inputs = inputs,
+        outputs = outputs,
+        mnemonic = "BtfModule",
+        progress_message = "Generating split BTF of module %{label}: " + ko.short_path,
+        execution_requirements = PATH_MAPPING_EXECUTION_REQUIREMENTS,
+        toolchain = None,
     )

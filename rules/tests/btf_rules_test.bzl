@@ -186,18 +186,16 @@ failure_test = analysistest.make(
 def _tool_args(env, a):
     """The btf tool's arguments of a BtfModule action, without the output flags.
 
-    A raw-only action runs the tool: argv is [tool, verb, -o, OUT, args...]. With the .ko
-    copy, a shell runs it twice: argv is [shell, -c, script, "" ($0), tool, verb, OUT,
-    ELF_OUT, args...]. Returns struct(verb, outs, args, shell).
+    argv is [tool, verb, -o, OUT, args...], or [tool, verb, -o, OUT, --elf-out, ELF_OUT,
+    args...] when the .ko copy is written too (in the same run). Returns
+    struct(verb, outs, args, elf).
     """
     argv = a.argv
-    if len(argv) > 5 and argv[1] == "-c":
-        asserts.equals(env, "", argv[3], "the script's $0")
-        _assert_tool(env, struct(argv = argv[4:]))
-        return struct(verb = argv[5], outs = argv[6:8], args = argv[8:], shell = True)
     _assert_tool(env, a)
     asserts.equals(env, "-o", argv[2])
-    return struct(verb = argv[1], outs = argv[3:4], args = argv[4:], shell = False)
+    if len(argv) > 5 and argv[4] == "--elf-out":
+        return struct(verb = argv[1], outs = [argv[3], argv[5]], args = argv[6:], elf = True)
+    return struct(verb = argv[1], outs = argv[3:4], args = argv[4:], elf = False)
 
 def _modules_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -224,7 +222,7 @@ def _modules_test_impl(ctx):
         asserts.equals(env, sorted([m.ko.path, info.base.path]), sorted([f.path for f in a.inputs.to_list() if f.extension in ("ko", "btf")]))
 
         t = _tool_args(env, a)
-        asserts.true(env, t.shell, "elf_output: the tool runs twice in one action")
+        asserts.true(env, t.elf, "elf_output: the same run writes the .ko copy")
         asserts.equals(env, "encode", t.verb)
         asserts.equals(env, [m.btf.path, m.elf.path], t.outs)
         asserts.equals(env, ["--base", info.base.path, "--btf_gen_floats", m.ko.path], t.args)
@@ -258,7 +256,7 @@ def _module_of_shards_test_impl(ctx):
     shards = info.transitive_shards.to_list()
     asserts.equals(env, 5, len(shards), "the deps' shards, in link order")
     t = _tool_args(env, a)
-    asserts.false(env, t.shell, "one output: the tool runs directly")
+    asserts.false(env, t.elf, "raw only: no --elf-out")
     asserts.equals(env, "merge", t.verb)
     asserts.equals(env, [info.btf.path], t.outs)
     ko = [f for f in a.inputs.to_list() if f.basename == "m1.ko"]

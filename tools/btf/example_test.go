@@ -128,7 +128,7 @@ func TestExampleMatchesPahole(t *testing.T) {
 			// The same BTF as a .BTF section of a copy of the program, which
 			// still runs and has the same program headers.
 			withBTF := filepath.Join(dir, "example.btf-elf")
-			runBTF(t, append(append([]string{"merge", "-o", withBTF, "--format", "elf", "--elf", bin}, flags...), shards...)...)
+			runBTF(t, append(append([]string{"merge", "--elf-out", withBTF, "--elf", bin}, flags...), shards...)...)
 			diffBTF(t, withBTF, ref, "")
 			runCmd(t, withBTF)
 			if before, after := programHeaders(t, bin), programHeaders(t, withBTF); before != after {

@@ -35,7 +35,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
-	format := addFormatFlag(fs)
+	elfOut := addELFOutFlag(fs)
 	conv := addConvertFlags(fs)
 	prof := addProfileFlags(fs)
 	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
@@ -47,8 +47,8 @@ func runEncode(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer stop()
-	if *out == "" {
-		return fmt.Errorf("%w: btf encode: -o is required", errUsage)
+	if *out == "" && *elfOut == "" {
+		return fmt.Errorf("%w: btf encode: -o or --elf-out is required", errUsage)
 	}
 	opts, err := conv.options()
 	if err != nil {
@@ -66,7 +66,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(*out, spec, order, *format, pos[0])
+	return writeBTF(spec, order, *out, *elfOut, pos[0])
 }
 
 func runShard(args []string, stdout io.Writer) error {
@@ -105,17 +105,17 @@ func runMerge(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
-	format := addFormatFlag(fs)
+	elfOut := addELFOutFlag(fs)
 	conv := addConvertFlags(fs)
 	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		return fmt.Errorf("%w: btf merge: -o is required", errUsage)
+	if *out == "" && *elfOut == "" {
+		return fmt.Errorf("%w: btf merge: -o or --elf-out is required", errUsage)
 	}
-	if *format == formatELF && *elfPath == "" {
-		return fmt.Errorf("%w: btf merge: --format elf needs --elf", errUsage)
+	if *elfOut != "" && *elfPath == "" {
+		return fmt.Errorf("%w: btf merge: --elf-out needs --elf", errUsage)
 	}
 	opts, err := conv.options()
 	if err != nil {
@@ -145,7 +145,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(*out, spec, order, *format, *elfPath)
+	return writeBTF(spec, order, *out, *elfOut, *elfPath)
 }
 
 func runDiff(args []string, stdout io.Writer) error {
@@ -268,38 +268,39 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	return s, nil
 }
 
-const (
-	formatRaw = "raw"
-	formatELF = "elf"
-)
-
-func addFormatFlag(fs *flag.FlagSet) *string {
-	return fs.String("format", formatRaw, "output `format`: raw (BTF bytes, like pahole --btf_encode_detached) or elf (a copy of the ELF with its .BTF section added or replaced; other sections and program headers stay where they are)")
+func addELFOutFlag(fs *flag.FlagSet) *string {
+	return fs.String("elf-out", "", "also (or instead of -o) write a copy of the ELF to `file`, with its .BTF section added or replaced; no existing section moves and the program headers stay as they were")
 }
 
-// writeBTF writes s atomically to path: raw, or as the .BTF section of a copy of
-// the ELF file elfPath.
-func writeBTF(path string, s *btf.Spec, order binary.ByteOrder, format, elfPath string) error {
+// writeBTF writes s atomically: raw to rawPath, and as the .BTF section of a copy of
+// the ELF file elfPath to elfOut (either may be empty). Both are prepared before
+// either is written, so an error leaves neither behind.
+func writeBTF(s *btf.Spec, order binary.ByteOrder, rawPath, elfOut, elfPath string) error {
 	data, err := s.Marshal(btf.MarshalOptions{ByteOrder: order})
 	if err != nil {
 		return err
 	}
+	var withBTF []byte
 	perm := os.FileMode(0o644)
-	switch format {
-	case formatRaw:
-	case formatELF:
+	if elfOut != "" {
 		img, err := os.ReadFile(elfPath)
 		if err != nil {
 			return err
 		}
-		if data, err = output.AddSection(img, ".BTF", data); err != nil {
+		if withBTF, err = output.AddSection(img, ".BTF", data); err != nil {
 			return fmt.Errorf("%s: %w", elfPath, err)
 		}
 		if fi, err := os.Stat(elfPath); err == nil {
 			perm = fi.Mode().Perm() // an executable stays executable
 		}
-	default:
-		return fmt.Errorf("%w: --format %q: want raw or elf", errUsage, format)
 	}
-	return output.WriteFileAtomic(path, data, perm)
+	if rawPath != "" {
+		if err := output.WriteFileAtomic(rawPath, data, 0o644); err != nil {
+			return err
+		}
+	}
+	if elfOut != "" {
+		return output.WriteFileAtomic(elfOut, withBTF, perm)
+	}
+	return nil
 }
