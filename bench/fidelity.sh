@@ -10,16 +10,25 @@
 #   - the same bytes from encode -j 1, 2, 8, from N = 1, 2, 7, 64 CU-range shards merged, and
 #     from Bazel (//bench/vmlinux: 7 and 64 BtfConvert actions + one BtfMerge)
 #   - the kernel accepts the output (BPF_BTF_LOAD; skipped when not root)
+#   - kernel modules: split BTF on vmlinux.btf (btf encode --base), one summary line per
+#     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode)
 #
-# Usage: bench/fidelity.sh [--no-fetch]     RULES_BTF_DATA overrides the data directory.
+# Usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]
+#   --modes    which pahole generations to check (default both)
+#   --modules  all modules, or a fixed sample of N (every k-th in path order; default 200)
+# RULES_BTF_DATA overrides the data directory.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-fetch=true
-for a in "$@"; do
-  case $a in
+fetch=true modes="124 132" modules=200
+usage() { echo "usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case $1 in
     --no-fetch) fetch=false ;;
-    *) echo "usage: bench/fidelity.sh [--no-fetch]" >&2; exit 2 ;;
+    --modes) [ $# -ge 2 ] || usage; modes=${2//,/ }; shift ;;
+    --modules) [ $# -ge 2 ] || usage; modules=$2; shift ;;
+    *) usage ;;
   esac
+  shift
 done
 
 K=${RULES_BTF_DATA:-/var/cache/rules_btf/kernel}
@@ -61,7 +70,7 @@ same() { cmp -s "$1" "$2" || { echo "$1 and $2 differ"; return 1; }; }
 # types NAME FILE: "NAME: N types (KIND n, ...)"
 types() { "$btf" stat "$2" | awk -v n="$1" '$1=="total"{t=$2; next} {s=s sep $1" "$2; sep=", "} END{printf "%s: %d types (%s)\n", n, t, s}'; }
 
-for mode in 124 132; do
+for mode in $modes; do
   if [ $mode = 124 ]; then flags=("${F124[@]}"); ref=$K/pahole/vmlinux.btf; else flags=("${F132[@]}"); ref=$K/pahole-1.32/vmlinux.btf; fi
   out=$work/vmlinux.$mode.btf
   check "vmlinux $mode: btf encode -j 2 runs" "$btf" encode -j 2 "${flags[@]}" -o "$out" "$K/vmlinux"
@@ -99,6 +108,34 @@ for mode in 124 132; do
     check "vmlinux $mode: the kernel accepts it" "$btf" load "$out"
   else
     echo "SKIP  vmlinux $mode: the kernel accepts it (not root)"
+  fi
+done
+
+# Modules: split BTF on the base pahole used, compared with pahole's split BTF.
+list=$work/modules.txt
+(cd "$K/modules" && find . -name '*.ko' -printf '%P\n' | LC_ALL=C sort) > "$list"
+total=$(wc -l < "$list")
+if [ "$modules" != all ]; then
+  step=$(( (total + modules - 1) / modules ))
+  awk -v s="$step" 'NR % s == 1 || s == 1' "$list" > "$list.sample" && mv "$list.sample" "$list"
+fi
+for mode in $modes; do
+  if [ $mode = 124 ]; then flags=("${F124[@]}"); refdir=$K/pahole/modules; else flags=("${F132[@]}"); refdir=$K/pahole-1.32/modules; fi
+  : > "$work/mod.$mode.fail"
+  # Two modules at a time; each result is a line "ok" or the module's name.
+  xargs -P 2 -I{} bash -c '
+    m=$1 btf=$2 k=$3 refdir=$4 work=$5; shift 5
+    out=$work/mod.$$.$RANDOM.btf
+    if "$btf" encode -j 1 "$@" --base "$k/vmlinux.btf" -o "$out" "$k/modules/$m" &&
+       "$btf" diff --base "$k/vmlinux.btf" "$out" "$refdir/${m%.ko}.btf" >/dev/null; then echo ok; else echo "$m"; fi
+    rm -f "$out"' _ {} "$btf" "$K" "$refdir" "$work" "${flags[@]}" < "$list" > "$work/mod.$mode.out"
+  n=$(wc -l < "$list"); eq=$(grep -c '^ok$' "$work/mod.$mode.out")
+  name="modules $mode: split BTF equal to pahole ${mode:0:1}.${mode:1}: $eq/$n"
+  if [ "$eq" = "$n" ]; then
+    printf 'PASS  %s\n' "$name"
+  else
+    printf 'FAIL  %s\n' "$name"; grep -v '^ok$' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
+    failed=$((failed + 1))
   fi
 done
 
