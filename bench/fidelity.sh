@@ -33,7 +33,9 @@ done
 
 K=${RULES_BTF_DATA:-/var/cache/rules_btf/kernel}
 if $fetch; then
-  RULES_BTF_DATA=$K bash bench/fetch-kernel.sh --pahole --pahole-new >/dev/null || exit 1
+  want=(--pahole)
+  case " $modes " in *" 132 "*) want+=(--pahole-new) ;; esac
+  RULES_BTF_DATA=$K bash bench/fetch-kernel.sh "${want[@]}" >/dev/null || exit 1
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
