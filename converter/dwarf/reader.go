@@ -94,6 +94,7 @@ type Reader struct {
 
 	strOffsetsBase uint64
 	addrBase       uint64
+	loclistsBase   uint64
 	haveBases      bool
 }
 
@@ -112,7 +113,7 @@ func (r *Reader) Reset(u *Unit) error {
 	r.pos = u.DataOffset
 	r.info = r.d.sec.Info[:u.End]
 	r.haveBases = false
-	r.strOffsetsBase, r.addrBase = 0, 0
+	r.strOffsetsBase, r.addrBase, r.loclistsBase = 0, 0, 0
 	if u.Version >= 5 {
 		// DWARF 5 section 7.26: without DW_AT_str_offsets_base the base is just past
 		// the header of the .debug_str_offsets contribution.
@@ -121,6 +122,12 @@ func (r *Reader) Reset(u *Unit) error {
 			r.strOffsetsBase = 16
 		}
 		r.addrBase = 8
+		// Without DW_AT_loclists_base, the first offset table follows the first
+		// .debug_loclists header.
+		r.loclistsBase = 12
+		if u.OffsetSize == 8 {
+			r.loclistsBase = 20
+		}
 	}
 	if err := r.compileAbbrevs(); err != nil {
 		return &DecodeError{Unit: u.Offset, Offset: u.Offset, Err: err}
@@ -364,6 +371,9 @@ func (r *Reader) Next(e *Entry) (bool, error) {
 		}
 		if e.Has(AttrAddrBase) {
 			r.addrBase = e.val[AttrAddrBase]
+		}
+		if e.Has(AttrLoclistsBase) {
+			r.loclistsBase = e.val[AttrLoclistsBase]
 		}
 	}
 	return true, nil

@@ -2,6 +2,8 @@ package encode
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/dwarf"
@@ -33,6 +35,11 @@ type node struct {
 	section                                            string
 	encoding                                           uint8
 	inline                                             uint8
+	// regSmall and regBig are the register a formal parameter of a subprogram
+	// is in on entry, as pahole's parameter__decode_location finds it for a
+	// parameter of at most one word and for a bigger one (noReg if none);
+	// paramInfo picks one by the parameter's type size.
+	regSmall, regBig int8
 
 	flags uint32
 	id    btf.TypeID // CU-local ID of a type node, 0 if none
@@ -56,7 +63,11 @@ const (
 	fHasName // DW_AT_name present
 	fArtificial
 	fChain // a pointer's copy of one entry of its DW_AT_GNU_annotation chain, encoded as TYPE_TAG
+	fDim   // a subrange of a multi-dimensional array encoded as its own ARRAY (Compat132)
 )
+
+// noReg is a regSmall or regBig that is not known.
+const noReg int8 = -1
 
 type encoder struct {
 	file    *elfobj.File
@@ -75,7 +86,11 @@ type encoder struct {
 	order   []int32 // type nodes in pahole's table order; -1-i: the GNU type tags of pointer i (expandChains)
 	chains  bool    // order holds GNU type tag markers
 	scratch []int32
-	offIdx  []int32 // DIE offset - unit offset -> node index + 1
+	ops     []dwarf.Op
+	abi     abi
+	clang   bool        // the unit's DW_AT_producer names clang
+	params  []paramInfo // by node index: formal parameters of subprograms (analyzeParams)
+	offIdx  []int32     // DIE offset - unit offset -> node index + 1
 	cu      uint32
 	types   []btf.Type // this CU's types, local IDs from 1
 }
@@ -185,9 +200,14 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 	if err != nil {
 		return err
 	}
+	producer, _, err := e.attrString(&ent, dwarf.AttrProducer)
+	if err != nil {
+		return err
+	}
+	e.clang = strings.Contains(producer, "clang")
 	if !ent.Children {
 		e.cu = uint32(len(e.shard.CUs))
-		e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset})
+		e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset, TypesEnd: e.shard.Types.NextID()})
 		return nil
 	}
 
@@ -229,7 +249,9 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 	}
 	e.cu = uint32(len(e.shard.CUs))
 	e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset})
-	return e.emit()
+	err = e.emit()
+	e.shard.CUs[e.cu].TypesEnd = e.shard.Types.NextID()
+	return err
 }
 
 func (e *encoder) clearOffsets() {
@@ -241,7 +263,7 @@ func (e *encoder) clearOffsets() {
 // record appends the node of DIE ent.
 func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 	idx := int32(len(e.nodes))
-	e.nodes = append(e.nodes, node{off: ent.Offset, tag: ent.Tag, parent: parent, child: -1, last: -1, next: -1, depth: depth})
+	e.nodes = append(e.nodes, node{off: ent.Offset, tag: ent.Tag, parent: parent, child: -1, last: -1, next: -1, depth: depth, regSmall: noReg, regBig: noReg})
 	n := &e.nodes[idx]
 	e.offIdx[ent.Offset-e.unitOff] = idx + 1
 	if parent >= 0 {
@@ -346,6 +368,11 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 	case dwarf.TagFormalParameter:
 		if ent.Has(dwarf.AttrLocation) {
 			n.flags |= fLocation
+			if parent >= 0 && e.nodes[parent].tag == dwarf.TagSubprogram {
+				if err := e.paramRegs(ent, n); err != nil {
+					return 0, err
+				}
+			}
 		}
 		if ent.Has(dwarf.AttrConstValue) {
 			n.flags |= fConst
@@ -354,6 +381,9 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 			n.flags |= fArtificial
 		}
 	case dwarf.TagVariable:
+		if ent.Has(dwarf.AttrArtificial) { // pahole: dwarf_hasattr, whatever the value
+			n.flags |= fArtificial
+		}
 		if ent.Has(dwarf.AttrLocation) {
 			n.flags |= fLocation
 			if err := e.varAddr(ent, n); err != nil {
@@ -362,6 +392,110 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		}
 	}
 	return idx, nil
+}
+
+// paramRegs records where a parameter of a subprogram is on entry, as pahole
+// 1.32's parameter__decode_location decodes DW_AT_location (the first register
+// found wins; loc_num counts list entries, empty ones included):
+//
+//   - an expression of one operation (after dropping a trailing
+//     DW_OP_stack_value from a two-operation one): DW_OP_regN in the first
+//     entry; DW_OP_bregN in the first entry if it was followed by
+//     DW_OP_stack_value; DW_OP_entry_value (or GNU_entry_value) of a single
+//     DW_OP_regN in any entry;
+//   - a longer expression that does not start with a constant (DW_OP_litN,
+//     constu, consts): for a parameter of at most a word, DW_OP_regN or
+//     (with a DW_OP_stack_value anywhere after it) DW_OP_bregN as the first
+//     operation of the first entry; for a bigger one (an aggregate passed in
+//     two registers) any DW_OP_regN among the operations, in any entry.
+//
+// Expressions libdw cannot decode end the list, as they end pahole's loop.
+func (e *encoder) paramRegs(ent *dwarf.Entry, n *node) error {
+	locNum := -1
+	setSmall := func(r int8) {
+		if n.regSmall == noReg {
+			n.regSmall = r
+		}
+	}
+	setBig := func(r int8) {
+		if n.regBig == noReg {
+			n.regBig = r
+		}
+	}
+	isReg := func(c uint8) bool { return c >= dwarf.OpReg0 && c <= dwarf.OpReg31 }
+	isBreg := func(c uint8) bool { return c >= dwarf.OpBreg0 && c <= dwarf.OpBreg31 }
+	var decodeErr error
+	err := e.rd.Locations(ent, dwarf.AttrLocation, func(expr []byte) bool {
+		locNum++
+		ops, err := e.rd.Ops(expr, e.ops[:0])
+		e.ops = ops[:0]
+		if err != nil {
+			decodeErr = err
+			return false
+		}
+		if len(ops) == 0 {
+			return true
+		}
+		stackValue := ops[len(ops)-1].Code == dwarf.OpStackValue
+		if len(ops) == 2 && stackValue {
+			ops = ops[:1]
+		}
+		first := ops[0].Code
+		if len(ops) == 1 {
+			var r int8 = noReg
+			switch {
+			case isReg(first):
+				if locNum == 0 {
+					r = int8(first - dwarf.OpReg0)
+				}
+			case isBreg(first):
+				if locNum == 0 && stackValue {
+					r = int8(first - dwarf.OpBreg0)
+				}
+			case first == dwarf.OpEntryValue || first == dwarf.OpGNUEntryValue:
+				sub, err := e.rd.Ops(ops[0].Block, nil)
+				if err == nil && len(sub) == 1 && isReg(sub[0].Code) {
+					r = int8(sub[0].Code - dwarf.OpReg0)
+				}
+			}
+			if r != noReg {
+				setSmall(r)
+				setBig(r)
+			}
+			return true
+		}
+		if first >= dwarf.OpLit0 && first <= dwarf.OpLit31 || first == dwarf.OpConstu || first == dwarf.OpConsts {
+			return true
+		}
+		if locNum == 0 {
+			switch {
+			case isReg(first):
+				setSmall(int8(first - dwarf.OpReg0))
+			case isBreg(first):
+				for _, o := range ops[1:] {
+					if o.Code == dwarf.OpStackValue {
+						setSmall(int8(first - dwarf.OpBreg0))
+						break
+					}
+				}
+			}
+		}
+		for _, o := range ops {
+			if isReg(o.Code) {
+				setBig(int8(o.Code - dwarf.OpReg0))
+				break
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if decodeErr != nil {
+		// libdw fails on the list and pahole stops reading it: keep what was found.
+		return nil
+	}
+	return nil
 }
 
 // memberLocation decodes DW_AT_data_member_location: a constant, or (DWARF 2/3)
@@ -481,6 +615,9 @@ func (e *encoder) close(i int32) {
 			e.order = append(e.order, -1-i)
 			e.chains = true
 		}
+		if n.tag == dwarf.TagArrayType && e.opts.Compat != Compat124 {
+			e.nestDims(i)
+		}
 		e.order = append(e.order, i)
 	case e.isAnnotation(n.tag) && n.parent >= 0:
 		p := &e.nodes[n.parent]
@@ -496,6 +633,27 @@ func (e *encoder) close(i int32) {
 			}
 		}
 	}
+}
+
+// nestDims gives each dimension but the first of multi-dimensional array i its
+// own place in the type order, innermost first, just before the array: pahole
+// 1.32 encodes int a[2][3] as ARRAY[2] of ARRAY[3] of int, where 1.24 (and
+// Compat124) flattens it into one ARRAY[6] of int.
+func (e *encoder) nestDims(i int32) {
+	start := len(e.order)
+	first := true
+	for c := e.nodes[i].child; c >= 0; c = e.nodes[c].next {
+		if e.nodes[c].tag != dwarf.TagSubrangeType {
+			continue
+		}
+		if first {
+			first = false
+			continue
+		}
+		e.nodes[c].flags |= fDim
+		e.order = append(e.order, c)
+	}
+	slices.Reverse(e.order[start:])
 }
 
 // hasTypeTags reports whether pointer n has btf_type_tag annotation children.

@@ -130,13 +130,11 @@ func (e *encoder) emit() error {
 			t = e.enum(n)
 		case dwarf.TagArrayType:
 			needIndex = true
-			nelems := uint32(1)
-			for c := n.child; c >= 0; c = e.nodes[c].next {
-				if e.nodes[c].tag == dwarf.TagSubrangeType {
-					nelems *= e.nodes[c].count
-				}
-			}
-			t = btf.Type{Kind: btf.KindArray, Type: g(e.resolve(n.typ)), IndexType: g(indexID), Nelems: nelems}
+			elem, nelems := e.arrayDim(n, n.child)
+			t = btf.Type{Kind: btf.KindArray, Type: g(elem), IndexType: g(indexID), Nelems: nelems}
+		case dwarf.TagSubrangeType: // a nested dimension (fDim)
+			elem, nelems := e.arrayDim(&e.nodes[n.parent], i)
+			t = btf.Type{Kind: btf.KindArray, Type: g(elem), IndexType: g(indexID), Nelems: nelems}
 		case dwarf.TagSubroutineType:
 			t = e.proto(n, n, g)
 		case dwarf.TagStringType:
@@ -170,6 +168,7 @@ func (e *encoder) emit() error {
 	}
 
 	// Candidates, in DIE order.
+	e.analyzeParams()
 	for i := range e.nodes {
 		n := &e.nodes[i]
 		var err error
@@ -184,6 +183,29 @@ func (e *encoder) emit() error {
 		}
 	}
 	return nil
+}
+
+// arrayDim is the element type (CU-local) and element count of the ARRAY that
+// array node a encodes from its subranges starting with child c (the array's
+// first child for the array itself, a fDim subrange for a nested dimension).
+// Where dimensions nest (fDim), a dimension's element is the next dimension's
+// ARRAY and only the last one's is the array's element type. Otherwise the
+// remaining dimensions are flattened: the count is their product (1 without
+// subranges), as pahole up to 1.31 does.
+func (e *encoder) arrayDim(a *node, c int32) (btf.TypeID, uint32) {
+	nelems, seen := uint32(1), false
+	for ; c >= 0; c = e.nodes[c].next {
+		sub := &e.nodes[c]
+		if sub.tag != dwarf.TagSubrangeType {
+			continue
+		}
+		if seen && sub.flags&fDim != 0 {
+			return sub.id, nelems
+		}
+		nelems *= sub.count
+		seen = true
+	}
+	return e.resolve(a.typ), nelems
 }
 
 // declTags appends to tags the btf_decl_tag annotations pahole records for
@@ -511,16 +533,8 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 		params = chain[1]
 	}
 	pt := e.proto(ret, params, g)
-	allNamed, optimized := true, n.flags&fNoCall != 0
-	for c := params.child; c >= 0; c = e.nodes[c].next {
-		p := &e.nodes[c]
-		if p.tag != dwarf.TagFormalParameter {
-			continue
-		}
-		if n.flags&fLowPC != 0 && p.flags&(fLocation|fConst) == 0 {
-			optimized = true
-		}
-	}
+	pf := e.analyzeFunction(n)
+	allNamed := true
 	for _, m := range pt.Members {
 		if m.Name == "" && m.Type != 0 {
 			allNamed = false
@@ -532,16 +546,19 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 	}
 	id := e.shard.Types.Add(pt)
 	e.shard.Funcs = append(e.shard.Funcs, shard.Func{
-		Name:            name,
-		Proto:           id,
-		CU:              e.cu,
-		External:        external,
-		Inline:          n.inline == 1 || n.inline == 3, // DW_INL_inlined, DW_INL_declared_inlined
-		HasLowPC:        n.flags&fLowPC != 0,
-		LowPC:           n.lowPC,
-		AllParamsNamed:  allNamed,
-		OptimizedParams: optimized,
-		DeclTags:        tags,
+		Name:             name,
+		Proto:            id,
+		CU:               e.cu,
+		External:         external,
+		Inline:           n.inline == 1 || n.inline == 3, // DW_INL_inlined, DW_INL_declared_inlined
+		HasLowPC:         n.flags&fLowPC != 0,
+		LowPC:            n.lowPC,
+		AllParamsNamed:   allNamed,
+		OptimizedParams:  pf.optimized,
+		UnexpectedReg:    pf.unexpectedReg,
+		ReorderedParams:  pf.reordered,
+		SignatureChanged: pf.signatureChanged,
+		DeclTags:         tags,
 	})
 	return nil
 }
@@ -580,15 +597,18 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 		return err
 	}
 	e.shard.Vars = append(e.shard.Vars, shard.Var{
-		Name:        name,
-		Type:        g(e.resolve(typ)),
-		CU:          e.cu,
-		External:    external,
-		Declaration: n.flags&fDecl != 0,
-		HasAddr:     n.flags&fAddr != 0,
-		Addr:        n.addr,
-		Section:     n.section,
-		DeclTags:    tags,
+		Name:          name,
+		Type:          g(e.resolve(typ)),
+		CU:            e.cu,
+		External:      external,
+		Declaration:   n.flags&fDecl != 0,
+		Specification: n.spec != 0,
+		TopLevel:      n.depth == 1,
+		Artificial:    n.flags&fArtificial != 0,
+		HasAddr:       n.flags&fAddr != 0,
+		Addr:          n.addr,
+		Section:       n.section,
+		DeclTags:      tags,
 	})
 	return nil
 }

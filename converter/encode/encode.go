@@ -85,6 +85,7 @@
 package encode
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 
@@ -169,6 +170,14 @@ func partition(units []dwarf.Unit, n int) []Range {
 	return rs
 }
 
+// linkedImage reports whether f is a linked image, whose DWARF addresses are
+// the image's own: an executable or shared object, or a kernel module (an
+// ET_REL file with the module descriptor section the kernel's modpost adds).
+// Other relocatable objects are linked into an image later.
+func linkedImage(f *elfobj.File) bool {
+	return f.Type != elf.ET_REL || f.Section(".gnu.linkonce.this_module") != nil
+}
+
 // EncodeFile opens path and encodes all its units.
 func EncodeFile(path string, opts Options) (*shard.Shard, error) {
 	f, err := elfobj.Open(path)
@@ -204,8 +213,9 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		file: f, data: d, sec: sec, opts: opts, excl: excl,
 		rd:      d.NewReader(),
 		strs:    make(map[uint64]string, 1024),
-		shard:   &shard.Shard{Source: source, Types: btf.NewSpec()},
-		relocED: f.Type == 1, // ET_REL
+		shard:   &shard.Shard{Source: source, Types: btf.NewSpec(), Linked: linkedImage(f)},
+		relocED: f.Type == elf.ET_REL,
+		abi:     abiOf(f.Machine),
 	}
 	defer func() {
 		// The decoder checks its bounds; this is the last line of defence for

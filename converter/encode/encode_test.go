@@ -33,8 +33,9 @@ var fixtures = []string{
 // dump renders a shard as text, one type per line, bpftool style.
 func dump(sh *shard.Shard) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "linked=%v\n", sh.Linked)
 	for i, cu := range sh.CUs {
-		fmt.Fprintf(&b, "CU %d %q at %#x\n", i, cu.Name, cu.Offset)
+		fmt.Fprintf(&b, "CU %d %q at %#x types end %d\n", i, cu.Name, cu.Offset, cu.TypesEnd)
 	}
 	for i := range sh.Types.Types {
 		t := &sh.Types.Types[i]
@@ -72,13 +73,14 @@ func dump(sh *shard.Shard) string {
 		b.WriteByte('\n')
 	}
 	for _, f := range sh.Funcs {
-		fmt.Fprintf(&b, "FUNC %s proto=%d cu=%d ext=%v decl=%v inline=%v lowpc=%v/%#x named=%v optimized=%v\n",
-			f.Name, f.Proto, f.CU, f.External, f.Declaration, f.Inline, f.HasLowPC, f.LowPC, f.AllParamsNamed, f.OptimizedParams)
+		fmt.Fprintf(&b, "FUNC %s proto=%d cu=%d ext=%v decl=%v inline=%v lowpc=%v/%#x named=%v optimized=%v unexpected_reg=%v reordered=%v sigchanged=%v\n",
+			f.Name, f.Proto, f.CU, f.External, f.Declaration, f.Inline, f.HasLowPC, f.LowPC, f.AllParamsNamed, f.OptimizedParams,
+			f.UnexpectedReg, f.ReorderedParams, f.SignatureChanged)
 		dumpTags(&b, f.DeclTags)
 	}
 	for _, v := range sh.Vars {
-		fmt.Fprintf(&b, "VAR %s type=%d cu=%d ext=%v decl=%v addr=%v/%#x section=%q\n",
-			v.Name, v.Type, v.CU, v.External, v.Declaration, v.HasAddr, v.Addr, v.Section)
+		fmt.Fprintf(&b, "VAR %s type=%d cu=%d ext=%v decl=%v spec=%v top=%v artificial=%v addr=%v/%#x section=%q\n",
+			v.Name, v.Type, v.CU, v.External, v.Declaration, v.Specification, v.TopLevel, v.Artificial, v.HasAddr, v.Addr, v.Section)
 		dumpTags(&b, v.DeclTags)
 	}
 	return b.String()

@@ -41,7 +41,8 @@ type combiner struct {
 	x      *imageIndex
 	shards []*shardCtx
 
-	objSeen map[objKey]int // resolveObject's occurrence counters
+	objSeen map[objKey]int    // resolveObject's occurrence counters
+	kfuncs  map[string]uint32 // TagKfuncs: kfunc flags by function name
 
 	out *btf.Spec
 	// secEntries collects each DATASEC's entries (new VAR IDs), by section index.
@@ -60,9 +61,6 @@ type shardCtx struct {
 	inline []int
 	vars   []varOut
 	remap  []btf.TypeID
-	// specDef: the variable selectVars looks at follows a declaration of the
-	// same name in its CU (it is a DW_AT_specification definition).
-	specDef bool
 }
 
 func (sc *shardCtx) cuName(cu uint32) string {
@@ -92,6 +90,11 @@ func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, er
 		objSeen:    make(map[objKey]int),
 		secEntries: make(map[int][]btf.Member),
 	}
+	if opts.TagKfuncs {
+		if c.kfuncs, err = collectKfuncs(img); err != nil {
+			return nil, err
+		}
+	}
 	if c.img == nil {
 		c.img = &Image{}
 	}
@@ -106,8 +109,8 @@ func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, er
 		switch opts.Inputs {
 		case LinkedInputs:
 			sc.linked = true
-		case InferInputs:
-			sc.linked = c.inferLinked(s)
+		case ShardInputs:
+			sc.linked = s.Linked
 		}
 		c.shards = append(c.shards, sc)
 	}
@@ -239,18 +242,24 @@ func (c *combiner) prepare(sc *shardCtx) error {
 		sc.drop[s.Funcs[fi].Proto] = false
 	}
 
-	// Where CU i's types end: its last candidate FUNC_PROTO, never before the end of
-	// CU i-1; the last CU ends with the shard.
+	// Where CU i's types end: the encoder records it (CU.TypesEnd). Shards built
+	// without it (TypesEnd 0) end a CU at its last candidate FUNC_PROTO (the
+	// encoder appends them after the CU's types), never before the end of CU
+	// i-1, and the last CU with the shard.
 	sc.cuEnd = make([]btf.TypeID, len(s.CUs))
 	for i := range s.Funcs {
 		f := &s.Funcs[i]
 		sc.cuEnd[f.CU] = max(sc.cuEnd[f.CU], f.Proto)
 	}
-	for i := 1; i < len(sc.cuEnd); i++ {
-		sc.cuEnd[i] = max(sc.cuEnd[i], sc.cuEnd[i-1])
-	}
-	if len(sc.cuEnd) > 0 {
-		sc.cuEnd[len(sc.cuEnd)-1] = btf.TypeID(n)
+	for i := range sc.cuEnd {
+		if end := s.CUs[i].TypesEnd; end != 0 {
+			sc.cuEnd[i] = min(end-1, btf.TypeID(n))
+		} else if i == len(sc.cuEnd)-1 {
+			sc.cuEnd[i] = btf.TypeID(n)
+		}
+		if i > 0 {
+			sc.cuEnd[i] = max(sc.cuEnd[i], sc.cuEnd[i-1])
+		}
 	}
 
 	vars, err := c.selectVars(sc)
@@ -402,6 +411,9 @@ func (c *combiner) addTailFunc(r candRef) error {
 	// is the DWARF name it was found by.
 	id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
 	c.addDeclTags(id, f.DeclTags)
+	for _, tag := range c.kfuncTags(f.Name) {
+		c.out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+	}
 	return nil
 }
 

@@ -64,12 +64,19 @@
 //     when any state's prototype differs from the first one's under pahole's loose
 //     comparison (types__match: names for structs, unions, enums and typedefs, const
 //     ignored on one side, structure for pointers, arrays and prototypes).
+//   - A function is also dropped when any of its states has parameters in an
+//     unexpected register, an uncertain parameter location (a packed struct
+//     passed on the stack) or parameters reordered against the abstract origin
+//     (the encoder computes these per candidate, see converter/encode/params.go).
 //   - The canonical state is the first whose low PC is the address of one of the
 //     function's symbols and whose parameters were not optimized into a changed ABI;
-//     failing that the first with a matching address, failing that the first. This
-//     is "strong over weak": only the definition the linker kept has the symbol's
-//     address. A state has a changed ABI when its parameters were optimized and a
-//     ".isra"/".constprop" symbol sits at its address; then the FUNC is dropped.
+//     failing that the first with a matching address, failing that the first with
+//     a non-zero address (pahole 1.32 measured: a strong definition described by
+//     DW_AT_ranges has address 0 for pahole and loses to a later weak one),
+//     failing that the first. This is "strong over weak": only the definition the
+//     linker kept has the symbol's address. A state has a changed ABI when its
+//     parameters were optimized and a ".isra"/".constprop" symbol sits at its
+//     address, or clang marked it DW_CC_nocall; then the FUNC is dropped.
 //   - FUNCs (each with a fresh copy of its FUNC_PROTO) are emitted after all CUs,
 //     sorted by name; linkage static, as in 1.24.
 //   - Without a symbol table pahole 1.32 refuses to encode; we keep the 1.24
@@ -85,16 +92,17 @@
 //     order, after the FUNCs. The VARs of a CU follow its types.
 //   - optimized_func is a no-op since pahole 1.28 (suffix matching is always on);
 //     reproducible_build only matters for pahole's threads: our output is
-//     deterministic by construction; decl_tag_kfuncs is not implemented here.
+//     deterministic by construction; decl_tag_kfuncs (Options.TagKfuncs) tags the
+//     FUNCs of the kfunc sets in .BTF_ids (kfuncs.go).
+//   - Variables: only those at the top level of their unit and not artificial
+//     (shard.Var.TopLevel, Artificial); function statics are never encoded.
 //
 // # Two kinds of shards
 //
 // A shard either covers CUs of the linked ELF itself (its addresses are the final
 // ones: a range of vmlinux, or a module's own .ko), or one ET_REL object that was
-// linked later (its addresses are relative to the object's sections). Combine decides
-// per shard (Options.Inputs, or by inference: a shard is "linked" when more than half
-// of its candidate functions that have a low PC and an ELF function of the same name
-// sit exactly at one of that function's addresses).
+// linked later (its addresses are relative to the object's sections). The encoder
+// records which (shard.Shard.Linked); Options.Inputs can override it for all shards.
 //
 // For an object shard the addresses say nothing about the image, so:
 //
@@ -121,10 +129,8 @@
 //
 // Types keep their shard order (shards in link order); dropped FUNC_PROTOs leave no
 // hole (IDs are renumbered). A CU's VARs (and, in 1.24 mode, FUNCs) are placed where
-// pahole places them relative to that CU's types. A shard does not record where
-// each CU's types end, so the end of CU c is inferred as the last candidate
-// FUNC_PROTO of CU c (the encoder appends them after the CU's types), never before
-// the end of CU c-1, and the shard's end for its last CU.
+// pahole places them relative to that CU's types: after the CU's last type
+// (shard.CU.TypesEnd).
 //
 // # Cost
 //

@@ -103,9 +103,9 @@ func TestEndToEndPahole124(t *testing.T) {
 		inputs InputKind
 	}{
 		{"linked image", []string{"prog"}, LinkedInputs},
-		{"linked image, inferred", []string{"prog"}, InferInputs},
+		{"linked image, from the shard", []string{"prog"}, ShardInputs},
 		{"objects", []string{"a.o", "b.o"}, ObjectInputs},
-		{"objects, inferred", []string{"a.o", "b.o"}, InferInputs},
+		{"objects, from the shards", []string{"a.o", "b.o"}, ShardInputs},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package finalize
 import (
 	"cmp"
 	"slices"
-
-	"github.com/rules-btf/rules_btf/converter/shard"
 )
 
 // candRef names one function candidate: Combine's shards[shard].Funcs[fn].
@@ -49,18 +47,25 @@ type funcState struct {
 	elf       *elfFunc
 	addr      uint64
 	addrKnown bool
+	// hasAddr: pahole's state address (DW_AT_low_pc in the image) is not 0.
+	// DW_AT_ranges (hot and cold parts) gives pahole 0, as no DW_AT_low_pc
+	// does; an object shard's function that has code is taken to have one.
+	hasAddr bool
 
-	optimizedParms  bool
-	unexpectedReg   bool
-	optimizedSymbol bool // a ".isra"/".constprop" symbol sits at addr
+	optimizedParms   bool
+	unexpectedReg    bool
+	uncertainLoc     bool
+	reordered        bool
+	signatureChanged bool
+	optimizedSymbol  bool // a ".isra"/".constprop" symbol sits at addr
 }
 
 // skipOptimized is btf_encoder_func_state__skip_optimized_parms without
-// true_signature: optimized parameters are fine unless the ABI visibly changed. The
-// other sign of a changed ABI, clang's DW_CC_nocall (signature_changed), is not in a
-// shard; GCC never emits it.
+// true_signature: optimized parameters are fine unless the ABI visibly changed,
+// by clang's DW_CC_nocall (signature_changed) or a GCC clone symbol at the
+// state's address.
 func (s *funcState) skipOptimized() bool {
-	return s.optimizedParms && s.optimizedSymbol
+	return s.optimizedParms && (s.signatureChanged || s.optimizedSymbol)
 }
 
 func (s *funcState) atSymbol() bool {
@@ -96,12 +101,16 @@ func (c *combiner) selectFuncs132() []candRef {
 				continue
 			}
 			st := funcState{
-				ref:            candRef{si, fi},
-				elf:            ef,
-				addr:           f.LowPC,
-				addrKnown:      f.HasLowPC && sc.linked && !c.img.Rel,
-				optimizedParms: f.OptimizedParams,
-				unexpectedReg:  f.UnexpectedReg,
+				ref:              candRef{si, fi},
+				elf:              ef,
+				addr:             f.LowPC,
+				addrKnown:        f.HasLowPC && sc.linked && !c.img.Rel,
+				hasAddr:          f.HasLowPC && (f.LowPC != 0 || !sc.linked),
+				optimizedParms:   f.OptimizedParams,
+				unexpectedReg:    f.UnexpectedReg,
+				uncertainLoc:     f.UncertainParamLoc,
+				reordered:        f.ReorderedParams,
+				signatureChanged: f.SignatureChanged,
 			}
 			if st.addrKnown {
 				for _, sym := range ef.syms {
@@ -136,11 +145,13 @@ func (c *combiner) selectFuncs132() []candRef {
 // decides as btf_encoder__add_saved_funcs: nil means no FUNC.
 func (c *combiner) combine132(group []funcState) *funcState {
 	first := &group[0]
-	unexpected := first.unexpectedReg
+	unexpected, uncertain, reordered := first.unexpectedReg, first.uncertainLoc, first.reordered
 	inconsistent := false
 	for k := 1; k < len(group); k++ {
 		unexpected = unexpected || group[k].unexpectedReg
-		if !unexpected && !inconsistent && !c.protosMatch(first.ref, group[k].ref) {
+		uncertain = uncertain || group[k].uncertainLoc
+		reordered = reordered || group[k].reordered
+		if !unexpected && !inconsistent && !reordered && !c.protosMatch(first.ref, group[k].ref) {
 			inconsistent = true
 		}
 	}
@@ -151,6 +162,7 @@ func (c *combiner) combine132(group []funcState) *funcState {
 	switch {
 	case unexpected:
 	case inconsistent && !c.opts.InconsistentFuncs:
+	case uncertain, reordered:
 	case canonical.skipOptimized():
 	case first.elf.ambiguous:
 	default:
@@ -162,11 +174,21 @@ func (c *combiner) combine132(group []funcState) *funcState {
 // selectCanonical is btf_encoder__select_canonical_state: the first state at one of
 // the function's symbol addresses (the definition the linker kept: strong over weak)
 // that does not need the optimized-parameter skip; else the first at an address;
-// else the first.
+// else the first with a non-zero address; else the first.
+//
+// The third rule is pahole 1.32's, measured (fixture weak.c in the tests, and
+// vmlinux's arch_prepare_bpf_trampoline): the strong definition, split into a
+// hot and a cold part, is described by DW_AT_ranges, so pahole sees address 0
+// for it, and the weak definition (whose discarded code still has an address)
+// wins over it although it comes later in link order. acmel/dwarves' tree after
+// 1.31 falls back to the first state instead.
 func selectCanonical(group []funcState) *funcState {
-	var atAddr *funcState
+	var atAddr, withAddr *funcState
 	for k := range group {
 		st := &group[k]
+		if withAddr == nil && st.hasAddr {
+			withAddr = st
+		}
 		if !st.atSymbol() {
 			continue
 		}
@@ -177,8 +199,11 @@ func selectCanonical(group []funcState) *funcState {
 			return st
 		}
 	}
-	if atAddr != nil {
+	switch {
+	case atAddr != nil:
 		return atAddr
+	case withAddr != nil:
+		return withAddr
 	}
 	return &group[0]
 }
@@ -208,30 +233,4 @@ func (c *combiner) selectExternalFallback() []candRef {
 		return cmp.Compare(c.shards[a.shard].s.Funcs[a.fn].Name, c.shards[b.shard].s.Funcs[b.fn].Name)
 	})
 	return sel
-}
-
-// inferLinked decides whether a shard covers CUs of the image itself: more than half
-// of its defined candidates with a low PC, whose name is an ELF function, sit at one
-// of that function's addresses. Shards of separately linked objects have
-// section-relative addresses that match by accident at most.
-func (c *combiner) inferLinked(s *shard.Shard) bool {
-	if c.img == nil || !c.img.HasSymtab {
-		return false
-	}
-	matched, checked := 0, 0
-	for i := range s.Funcs {
-		f := &s.Funcs[i]
-		if !f.HasLowPC || f.Declaration || f.Name == "" {
-			continue
-		}
-		known, at := c.x.funcAt(f.Name, f.LowPC)
-		if !known {
-			continue
-		}
-		checked++
-		if at {
-			matched++
-		}
-	}
-	return matched > 0 && 2*matched > checked
 }

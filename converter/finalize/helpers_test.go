@@ -93,8 +93,9 @@ func fn(name string, proto btf.TypeID, cu uint32, external bool, lowpc uint64) s
 		HasLowPC: lowpc != 0, LowPC: lowpc, AllParamsNamed: true}
 }
 
+// gvar is a variable defined at the top level of its unit.
 func gvar(name string, typ btf.TypeID, cu uint32, external bool, addr uint64, section string) shard.Var {
-	return shard.Var{Name: name, Type: typ, CU: cu, External: external, HasAddr: true, Addr: addr, Section: section}
+	return shard.Var{Name: name, Type: typ, CU: cu, External: external, TopLevel: true, HasAddr: true, Addr: addr, Section: section}
 }
 
 // Image helpers: a vmlinux-like ET_EXEC with .text, .data..percpu at percpuBase,

@@ -2,6 +2,7 @@ package finalize
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,9 @@ import (
 // PercpuSection is the section the kernel's per-CPU variables live in, and the name
 // of the DATASEC that describes them.
 const PercpuSection = ".data..percpu"
+
+// btfIDsSection holds the kernel's BTF_ID lists and sets (include/linux/btf_ids.h).
+const btfIDsSection = ".BTF_ids"
 
 // Image is what finalize needs from the linked ELF: its sections and its symbol
 // table. LoadImage reads one from a file; tests build literals.
@@ -31,6 +35,13 @@ type Image struct {
 	// Symbols is .symtab in table order, without the null symbol: Symbols[i] is
 	// symbol index i+1 (the order of debug/elf's File.Symbols).
 	Symbols []Symbol
+	// BTFIDs is the content of the kernel's .BTF_ids section (BTF_ID lists and
+	// sets, u32 words in ByteOrder), nil if there is none; BTFIDsSection is its
+	// section index. Options.TagKfuncs reads the kfunc sets from it.
+	BTFIDs        []byte
+	BTFIDsSection int
+	// ByteOrder is the file's byte order; nil means little endian.
+	ByteOrder binary.ByteOrder
 }
 
 // Section is one ELF section header.
@@ -79,7 +90,7 @@ func LoadImage(path string) (img *Image, err error) {
 }
 
 func imageFromELF(path string, f *elf.File) (*Image, error) {
-	img := &Image{Path: path, Rel: f.Type == elf.ET_REL, AddrSize: 8}
+	img := &Image{Path: path, Rel: f.Type == elf.ET_REL, AddrSize: 8, ByteOrder: f.ByteOrder}
 	if f.Class == elf.ELFCLASS32 {
 		img.AddrSize = 4
 	}
@@ -89,6 +100,13 @@ func imageFromELF(path string, f *elf.File) (*Image, error) {
 		img.Sections[i] = Section{Name: s.Name, Type: s.Type, Addr: s.Addr, Size: s.Size}
 		if s.Type == elf.SHT_SYMTAB_SHNDX && s.Link < uint32(len(f.Sections)) && f.Sections[s.Link].Type == elf.SHT_SYMTAB {
 			shndxTable = s
+		}
+		if s.Name == btfIDsSection && img.BTFIDs == nil {
+			b, err := readAll(s)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s at offset %#x: %w", s.Name, s.Offset, err)
+			}
+			img.BTFIDs, img.BTFIDsSection = b, i
 		}
 	}
 	syms, err := f.Symbols()

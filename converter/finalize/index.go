@@ -34,9 +34,6 @@ type imageIndex struct {
 	// funcs is nil when there is no symbol table to select functions with:
 	// pahole's external-only fallback applies.
 	funcs map[string]*elfFunc
-	// funcAddrs maps a function name before its first '.' to the addresses of its
-	// STT_FUNC symbols, for telling linked shards from object shards.
-	funcAddrs map[string][]uint64
 
 	percpu     int         // index of the first ".data..percpu" section, or 0
 	percpuSyms []percpuSym // 1.24: sorted by offset, stable
@@ -51,7 +48,6 @@ func newImageIndex(img *Image, opts Options) (*imageIndex, error) {
 		return x, nil
 	}
 	x.percpu = img.sectionByName(PercpuSection)
-	x.funcAddrs = make(map[string][]uint64)
 	x.objects = make(map[string][]int)
 	x.fileOf = make([]string, len(img.Symbols))
 	x.funcs = make(map[string]*elfFunc)
@@ -63,8 +59,6 @@ func newImageIndex(img *Image, opts Options) (*imageIndex, error) {
 		case elf.STT_FILE:
 			file = baseName(s.Name)
 		case elf.STT_FUNC:
-			base, _ := splitSuffix(s.Name)
-			x.funcAddrs[base] = append(x.funcAddrs[base], s.Value)
 			nfuncs++
 			x.addFunc(s, opts.Compat)
 		case elf.STT_OBJECT:
@@ -183,16 +177,6 @@ func (x *imageIndex) objectInSection(name string, shndx int) bool {
 		}
 	}
 	return false
-}
-
-// funcAt reports whether an STT_FUNC symbol whose name before the first '.' is
-// name has value addr.
-func (x *imageIndex) funcAt(name string, addr uint64) (known, at bool) {
-	addrs, ok := x.funcAddrs[name]
-	if !ok {
-		return false, false
-	}
-	return true, slices.Contains(addrs, addr)
 }
 
 // varSection returns the index of the section a linked variable at addr (absolute)

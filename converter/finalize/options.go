@@ -29,9 +29,9 @@ func (c Compat) String() string {
 type InputKind int
 
 const (
-	// InferInputs decides per shard: linked when its functions sit at the image's
-	// symbol addresses (see the package comment).
-	InferInputs InputKind = iota
+	// ShardInputs decides per shard, by what the encoder recorded
+	// (shard.Shard.Linked).
+	ShardInputs InputKind = iota
 	// LinkedInputs: every shard covers CUs of the image itself; addresses are final
 	// (section-relative for an ET_REL image).
 	LinkedInputs
@@ -60,6 +60,10 @@ type Options struct {
 	// Force skips variables with invalid names or void types instead of failing
 	// (pahole --btf_encode_force).
 	Force bool
+	// TagKfuncs adds a DECL_TAG "bpf_kfunc" (and "bpf_fastcall" where flagged)
+	// to the FUNC of every kernel function in a kfunc set of the image's
+	// .BTF_ids section (feature decl_tag_kfuncs; see kfuncs.go). Pahole132 only.
+	TagKfuncs bool
 }
 
 func (o Options) validate() error {
@@ -69,12 +73,12 @@ func (o Options) validate() error {
 		return fmt.Errorf("unknown compatibility mode %d", int(o.Compat))
 	}
 	switch o.Inputs {
-	case InferInputs, LinkedInputs, ObjectInputs:
+	case ShardInputs, LinkedInputs, ObjectInputs:
 	default:
 		return fmt.Errorf("unknown input kind %d", int(o.Inputs))
 	}
-	if o.Compat == Pahole124 && (o.GlobalVars || o.InconsistentFuncs) {
-		return fmt.Errorf("GlobalVars and InconsistentFuncs need %v", Pahole132)
+	if o.Compat == Pahole124 && (o.GlobalVars || o.InconsistentFuncs || o.TagKfuncs) {
+		return fmt.Errorf("GlobalVars, InconsistentFuncs and TagKfuncs need %v", Pahole132)
 	}
 	return nil
 }

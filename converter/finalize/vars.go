@@ -37,21 +37,11 @@ func (c *combiner) selectVars(sc *shardCtx) ([]varOut, error) {
 		return nil, nil
 	}
 	var out []varOut
-	// declared: names of the declarations seen so far in the current CU.
-	declared, declCU := map[string]bool{}, uint32(0)
 	for vi := range sc.s.Vars {
 		v := &sc.s.Vars[vi]
-		if v.CU != declCU {
-			clear(declared)
-			declCU = v.CU
-		}
-		if v.Declaration {
-			declared[v.Name] = true
-		}
 		if v.Declaration || !v.HasAddr {
 			continue
 		}
-		sc.specDef = declared[v.Name]
 		var (
 			o   varOut
 			ok  bool
@@ -147,12 +137,11 @@ func (c *combiner) var124(sc *shardCtx, v *shard.Var) (varOut, bool, error) {
 		//
 		// pahole compares the DIE's own DW_AT_name, before following
 		// DW_AT_specification: a definition of a variable declared earlier in
-		// its CU has no name of its own and always fails the test (this is why
-		// pahole 1.24 leaves out vmlinux's fixed_percpu_data). A shard records
-		// the name from the specification, so such a definition is recognized
-		// by a declaration of the same name before it in the CU, the DWARF GCC
-		// writes for "extern T x; ... T x;".
-		if !c.img.Rel && v.Addr == 0 && (v.Name != ps.name || sc.specDef) {
+		// its CU (GCC's DWARF for "extern T x; ... T x;") has no name of its
+		// own and always fails the test (this is why pahole 1.24 leaves out
+		// vmlinux's fixed_percpu_data). A shard records the name from the
+		// specification and says that it did (Var.Specification).
+		if !c.img.Rel && v.Addr == 0 && (v.Name != ps.name || v.Specification) {
 			return varOut{}, false, nil
 		}
 	}
@@ -175,6 +164,11 @@ func (c *combiner) var124(sc *shardCtx, v *shard.Var) (varOut, bool, error) {
 
 // var132 is pahole 1.32's btf_encoder__encode_cu_variables for one variable.
 func (c *combiner) var132(sc *shardCtx, v *shard.Var) (varOut, bool, error) {
+	// Function statics (not at the top level of the unit) and variables the
+	// compiler made up are never encoded.
+	if !v.TopLevel || v.Artificial {
+		return varOut{}, false, nil
+	}
 	sec, off, _, ok := c.locate(sc, v, !c.opts.GlobalVars)
 	if !ok || !(c.opts.GlobalVars || sec == c.x.percpu) {
 		return varOut{}, false, nil

@@ -209,9 +209,9 @@ func TestObjectShards(t *testing.T) {
 		"[15] VAR state type=13 linkage=0",
 		"[16] DATASEC .data..percpu size=136 [8@64+4 5@80+4 12@96+4 15@112+4 9@128+8]",
 	}
-	for _, inputs := range []InputKind{ObjectInputs, InferInputs} {
+	for _, inputs := range []InputKind{ObjectInputs, ShardInputs} {
 		runCombineCases(t, []combineCase{
-			{name: "1.24/" + map[InputKind]string{ObjectInputs: "objects", InferInputs: "inferred"}[inputs],
+			{name: "1.24/" + map[InputKind]string{ObjectInputs: "objects", ShardInputs: "from the shards"}[inputs],
 				shards: shards, img: img, opts: Options{Compat: Pahole124, Inputs: inputs}, want: want},
 		})
 	}
@@ -290,7 +290,7 @@ func TestErrors(t *testing.T) {
 		{name: "reference out of range", input: true, want: "p.o: inconsistent shard: type 1 (PTR \"\") refers to type 7",
 			shards: []*shard.Shard{mkShard("p.o", []string{"p.c"}, []btf.Type{tPtr(7)}, nil, nil)}},
 		{name: "nil shard", input: true, want: "shard 0: inconsistent shard: no types", shards: []*shard.Shard{nil}},
-		{name: "bad options", opts: Options{Compat: Pahole124, GlobalVars: true}, want: "GlobalVars and InconsistentFuncs need pahole-1.32"},
+		{name: "bad options", opts: Options{Compat: Pahole124, GlobalVars: true}, want: "GlobalVars, InconsistentFuncs and TagKfuncs need pahole-1.32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,7 +372,9 @@ func TestPercpuSpecificationAtZero(t *testing.T) {
 				decl.HasAddr, decl.Declaration = false, true
 				vars = append(vars, decl)
 			}
-			vars = append(vars, gvar("fixed_percpu_data", 1, 0, true, P, PercpuSection))
+			def := gvar("fixed_percpu_data", 1, 0, true, P, PercpuSection)
+			def.Specification = declared
+			vars = append(vars, def)
 			return []*shard.Shard{mkShard("common.o", []string{"common.c"},
 				[]btf.Type{tArray(2, 12), tInt("int", 4)}, nil, vars)}
 		}

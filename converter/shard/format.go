@@ -1,6 +1,6 @@
 package shard
 
-// The shard file format, version 1.
+// The shard file format, version 2.
 //
 // A shard is written once by a BtfConvert action and read once by a BtfMerge action,
 // usually on another machine: it is a build artifact, so it must be byte-for-byte
@@ -8,14 +8,17 @@ package shard
 //
 //	file    = magic version:uvarint body crc32c:u32le
 //	magic   = "RBTFSHRD"
-//	body    = source:str strings cus types funcs vars
+//	body    = source:str shardflags:uvarint strings cus types funcs vars
 //	strings = count:uvarint { len:uvarint bytes }      // the string table; index 0 is ""
-//	cus     = count:uvarint { name:sref offset:uvarint }
+//	cus     = count:uvarint { name:sref offset:uvarint typesend:uvarint }
 //	types   = count:uvarint { type }                   // IDs 1..count
 //	type    = kind:u8 present:uvarint fields... members
 //	funcs   = count:uvarint { name:sref proto:uvarint cu:uvarint flags:uvarint lowpc:uvarint tags }
 //	vars    = count:uvarint { name:sref type:uvarint cu:uvarint flags:uvarint addr:uvarint section:sref tags }
 //	tags    = count:uvarint { value:sref component+1:uvarint }
+//
+// shardflags, the funcs' and the vars' flags are bit sets (the shard*, func* and var*
+// constants below, in field order of Shard, Func and Var).
 //
 // A "sref" is a uvarint index into the string table; "str" is len:uvarint bytes. A
 // type's present bitmask says which of its scalar fields follow (in the order of the
@@ -43,7 +46,7 @@ import (
 
 const (
 	magic   = "RBTFSHRD"
-	version = 1
+	version = 2
 )
 
 // Type field presence bits.
@@ -80,12 +83,23 @@ const (
 	funcAllParamsNamed
 	funcOptimizedParams
 	funcUnexpectedReg
+	funcReorderedParams
+	funcSignatureChanged
+	funcUncertainParamLoc
 )
 
 const (
 	varExternal = 1 << iota
 	varDeclaration
 	varHasAddr
+	varSpecification
+	varTopLevel
+	varArtificial
+)
+
+// Shard flag bits.
+const (
+	shardLinked = 1 << iota
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -107,6 +121,7 @@ func Marshal(s *Shard) ([]byte, error) {
 	for _, cu := range s.CUs {
 		w.sref(cu.Name)
 		w.uvarint(cu.Offset)
+		w.uvarint(uint64(cu.TypesEnd))
 	}
 	w.uvarint(uint64(len(s.Types.Types)))
 	for i := range s.Types.Types {
@@ -118,7 +133,8 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.sref(f.Name)
 		w.uvarint(uint64(f.Proto))
 		w.uvarint(uint64(f.CU))
-		w.uvarint(flags(f.External, f.Declaration, f.Inline, f.HasLowPC, f.AllParamsNamed, f.OptimizedParams, f.UnexpectedReg))
+		w.uvarint(flags(f.External, f.Declaration, f.Inline, f.HasLowPC, f.AllParamsNamed, f.OptimizedParams, f.UnexpectedReg,
+			f.ReorderedParams, f.SignatureChanged, f.UncertainParamLoc))
 		w.uvarint(f.LowPC)
 		w.tags(f.DeclTags)
 	}
@@ -128,7 +144,7 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.sref(v.Name)
 		w.uvarint(uint64(v.Type))
 		w.uvarint(uint64(v.CU))
-		w.uvarint(flags(v.External, v.Declaration, v.HasAddr))
+		w.uvarint(flags(v.External, v.Declaration, v.HasAddr, v.Specification, v.TopLevel, v.Artificial))
 		w.uvarint(v.Addr)
 		w.sref(v.Section)
 		w.tags(v.DeclTags)
@@ -140,6 +156,7 @@ func Marshal(s *Shard) ([]byte, error) {
 	out.WriteString(magic)
 	w.uvarint(version)
 	w.str(s.Source)
+	w.uvarint(flags(s.Linked))
 	w.uvarint(uint64(len(w.strs)))
 	for _, str := range w.strs {
 		w.str(str)
@@ -388,6 +405,11 @@ func (r *reader) shard() (*Shard, error) {
 	if s.Source, err = r.str(); err != nil {
 		return nil, err
 	}
+	sfl, err := r.uvarint()
+	if err != nil {
+		return nil, err
+	}
+	s.Linked = sfl&shardLinked != 0
 	nstr, err := r.count("string", 1)
 	if err != nil {
 		return nil, err
@@ -401,11 +423,12 @@ func (r *reader) shard() (*Shard, error) {
 	if nstr == 0 || r.strs[0] != "" {
 		return nil, errors.New("string table must start with the empty string")
 	}
-	ncu, err := r.count("CU", 2)
+	ncu, err := r.count("CU", 3)
 	if err != nil {
 		return nil, err
 	}
 	s.CUs = make([]CU, ncu)
+	cuEnds := make([]uint64, ncu)
 	for i := range s.CUs {
 		if s.CUs[i].Name, err = r.sref(); err != nil {
 			return nil, err
@@ -413,10 +436,24 @@ func (r *reader) shard() (*Shard, error) {
 		if s.CUs[i].Offset, err = r.uvarint(); err != nil {
 			return nil, err
 		}
+		if cuEnds[i], err = r.uvarint(); err != nil {
+			return nil, err
+		}
 	}
 	ntypes, err := r.count("type", 2)
 	if err != nil {
 		return nil, err
+	}
+	prevEnd := uint64(1)
+	for i, end := range cuEnds {
+		// TypesEnd is 0 only in shards written without unit bounds.
+		if end != 0 && (end < prevEnd || end > uint64(ntypes)+1) {
+			return nil, fmt.Errorf("CU %d: types end at %d, outside [%d,%d]", i, end, prevEnd, ntypes+1)
+		}
+		if end != 0 {
+			prevEnd = end
+		}
+		s.CUs[i].TypesEnd = btf.TypeID(end)
 	}
 	s.Types.Types = make([]btf.Type, ntypes)
 	for i := range s.Types.Types {
@@ -456,6 +493,8 @@ func (r *reader) shard() (*Shard, error) {
 		f.External, f.Declaration, f.Inline = fl&funcExternal != 0, fl&funcDeclaration != 0, fl&funcInline != 0
 		f.HasLowPC, f.AllParamsNamed = fl&funcHasLowPC != 0, fl&funcAllParamsNamed != 0
 		f.OptimizedParams, f.UnexpectedReg = fl&funcOptimizedParams != 0, fl&funcUnexpectedReg != 0
+		f.ReorderedParams, f.SignatureChanged = fl&funcReorderedParams != 0, fl&funcSignatureChanged != 0
+		f.UncertainParamLoc = fl&funcUncertainParamLoc != 0
 	}
 	nvar, err := r.count("var", 7)
 	if err != nil {
@@ -482,6 +521,7 @@ func (r *reader) shard() (*Shard, error) {
 			return nil, fmt.Errorf("var %d: %w", i, err)
 		}
 		v.External, v.Declaration, v.HasAddr = fl&varExternal != 0, fl&varDeclaration != 0, fl&varHasAddr != 0
+		v.Specification, v.TopLevel, v.Artificial = fl&varSpecification != 0, fl&varTopLevel != 0, fl&varArtificial != 0
 	}
 	return s, nil
 }

@@ -31,16 +31,19 @@ func sample() *Shard {
 	return &Shard{
 		Source: "a/b.o",
 		Types:  s,
-		CUs:    []CU{{Name: "b.c", Offset: 0}, {Name: "c.c", Offset: 1234}},
+		Linked: true,
+		CUs:    []CU{{Name: "b.c", Offset: 0, TypesEnd: 5}, {Name: "c.c", Offset: 1234, TypesEnd: 9}},
 		Funcs: []Func{
 			{Name: "f", Proto: proto, CU: 1, External: true, HasLowPC: true, LowPC: 0xffffffff81000000, AllParamsNamed: true,
 				DeclTags: []DeclTag{{Value: "bpf_kfunc", Component: -1}, {Value: "nonnull", Component: 0}}},
-			{Name: "g", Proto: proto, Declaration: true, Inline: true, OptimizedParams: true, UnexpectedReg: true},
+			{Name: "g", Proto: proto, Declaration: true, Inline: true, OptimizedParams: true, UnexpectedReg: true,
+				ReorderedParams: true, SignatureChanged: true, UncertainParamLoc: true},
 		},
 		Vars: []Var{
 			{Name: "v", Type: intID, CU: 1, External: true, HasAddr: true, Addr: 0x40, Section: ".data..percpu",
 				DeclTags: []DeclTag{{Value: "user", Component: -1}}},
 			{Name: "d", Type: ptr, Declaration: true},
+			{Name: "s", Type: intID, Specification: true, TopLevel: true, Artificial: true, HasAddr: true},
 		},
 	}
 }
@@ -130,4 +133,19 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("re-encoded shard does not decode: %v", err)
 		}
 	})
+}
+
+// A unit's TypesEnd must not go backwards nor past the types.
+func TestRejectsBadTypesEnd(t *testing.T) {
+	for _, ends := range [][2]btf.TypeID{{5, 4}, {5, 10}, {10, 10}} {
+		s := sample()
+		s.CUs[0].TypesEnd, s.CUs[1].TypesEnd = ends[0], ends[1]
+		data, err := Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Unmarshal(data, "ends"); !errors.Is(err, ErrFormat) {
+			t.Errorf("TypesEnd %v: err = %v, want ErrFormat", ends, err)
+		}
+	}
 }

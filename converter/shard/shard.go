@@ -21,6 +21,12 @@ import "github.com/rules-btf/rules_btf/converter/btf"
 type Shard struct {
 	// Source names the input, for messages: an object path, or "path#cus=i/N".
 	Source string
+	// Linked is true when the shard was made from compilation units of a linked
+	// image itself (an executable, a shared object or a kernel module), so that
+	// its addresses are the image's (section-relative for a module); false for
+	// an object file that is linked into an image later, whose addresses are
+	// relative to its own sections.
+	Linked bool
 	// Types holds the shard's types; IDs start at 1.
 	Types *btf.Spec
 	// CUs are the compilation units the shard covers, in input order.
@@ -34,6 +40,10 @@ type Shard struct {
 type CU struct {
 	Name   string // DW_AT_name: the primary source file
 	Offset uint64 // offset of the unit header in .debug_info
+	// TypesEnd is one past the ID of the unit's last type (FUNC_PROTOs of its
+	// function candidates included): the unit's types are the IDs from the
+	// previous unit's TypesEnd (1 for the first unit) to TypesEnd-1.
+	TypesEnd btf.TypeID
 }
 
 // Func is a function candidate: one DW_TAG_subprogram (with its abstract origin and
@@ -52,12 +62,21 @@ type Func struct {
 	// AllParamsNamed is false when a parameter (other than varargs) has no name:
 	// pahole skips such functions.
 	AllParamsNamed bool
-	// OptimizedParams is true when the compiler removed or changed parameters of this
-	// copy (no DW_AT_location, DW_TAG_call_site_parameter evidence, or a ".isra"/".constprop"
-	// clone); UnexpectedReg when a parameter is not in the register the calling
-	// convention assigns. pahole >= 1.25 (optimized_func) uses these.
-	OptimizedParams bool
-	UnexpectedReg   bool
+	// What pahole 1.32 concludes from where the parameters are on entry
+	// (converter/encode/params.go has the rules): OptimizedParams when a
+	// parameter has no location, or one without a register, or only a constant
+	// value; UnexpectedReg when a parameter is not in the register the calling
+	// convention assigns (and no parameter is a struct); ReorderedParams when an
+	// out-of-line copy lists its parameters in another order than its abstract
+	// origin; SignatureChanged when clang marked the function DW_CC_nocall.
+	// pahole >= 1.25 (optimized_func) uses these; 1.24 does not.
+	OptimizedParams  bool
+	UnexpectedReg    bool
+	ReorderedParams  bool
+	SignatureChanged bool
+	// UncertainParamLoc: a parameter past the argument registers is a packed
+	// struct passed by value (pahole 1.32's ftype__has_uncertain_arg_loc).
+	UncertainParamLoc bool
 
 	// DeclTags are the btf_decl_tag annotations of the function (Component -1) and
 	// of its parameters (Component = parameter index), in DWARF order.
@@ -80,8 +99,18 @@ type Var struct {
 
 	External    bool // DW_AT_external
 	Declaration bool // DW_AT_declaration with no definition in this CU
-	HasAddr     bool // location is a single DW_OP_addr
-	Addr        uint64
+	// Specification is true for a definition whose DIE has DW_AT_specification:
+	// its name and type come from the declaration it names, it has no name of
+	// its own (pahole 1.24 compares the DIE's own name at address 0).
+	Specification bool
+	// TopLevel is true for a variable declared at the top level of its unit
+	// (not a function's static); Artificial for one the compiler made up
+	// (DW_AT_artificial). pahole 1.32 encodes neither function statics nor
+	// artificial variables.
+	TopLevel   bool
+	Artificial bool
+	HasAddr    bool // location is a single DW_OP_addr
+	Addr       uint64
 	// Section is the name of the ELF section the address is in, when known (from the
 	// relocation's symbol in ET_REL objects, from section addresses otherwise).
 	Section string

@@ -55,9 +55,9 @@ var features = map[string]feature{
 	"enum64":             {encode: func(o *encode.Options) { o.Features |= encode.FeatureEnum64 }},
 	"consistent_func":    {final: func(o *finalize.Options) { o.InconsistentFuncs = false }},
 	"global_var":         {final: func(o *finalize.Options) { o.GlobalVars = true }},
-	"optimized_func":     {}, // the 1.32 function policy always applies it
-	"decl_tag_kfuncs":    {}, // kfunc DECL_TAGs: not produced yet
-	"reproducible_build": {}, // our output is always reproducible
+	"optimized_func":     {},                                                                                  // the 1.32 function policy always applies it
+	"decl_tag_kfuncs":    {final: func(o *finalize.Options) { o.TagKfuncs = o.Compat == finalize.Pahole132 }}, // pahole 1.24 has no kfunc tags
+	"reproducible_build": {},                                                                                  // our output is always reproducible
 }
 
 func featureNames() []string {
