@@ -118,7 +118,7 @@ list=$work/modules.txt
 (cd "$K/modules" && find . -name '*.ko' -printf '%P\n' | LC_ALL=C sort) > "$list"
 total=$(wc -l < "$list")
 if [ "$modules" != all ]; then
-  step=$(( (total + modules - 1) / modules ))
+  step=$(( total / modules > 0 ? total / modules : 1 ))
   awk -v s="$step" 'NR % s == 1 || s == 1' "$list" > "$list.sample" && mv "$list.sample" "$list"
 fi
 for mode in $modes; do
