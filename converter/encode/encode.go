@@ -19,9 +19,14 @@
 //     base types (INT or FLOAT, odd sizes sanitized to a 4-byte
 //     "__SANITIZED_FAKE_INT__"), PTR/CONST/VOLATILE/RESTRICT/TYPEDEF,
 //     STRUCT/UNION (or FWD for declarations) with pahole's bitfield offsets,
-//     ENUM/ENUM64, ARRAY (multi-dimensional arrays flattened into one ARRAY whose
-//     element count is the product of the dimensions, as pahole does up to
-//     1.31 and in its current tree), FUNC_PROTO, TYPE_TAG.
+//     ENUM/ENUM64, ARRAY, FUNC_PROTO, TYPE_TAG. Multi-dimensional arrays:
+//     pahole 1.32 (Compat132) nests them, int a[2][3] being ARRAY[2] of
+//     ARRAY[3] of int (the inner dimensions take IDs just before the array,
+//     innermost first); pahole 1.24 (Compat124), like every pahole up to
+//     1.31, flattens them into one ARRAY[6] of int.
+//  2b. For each formal parameter of a subprogram, where it is on entry
+//     (params.go): the candidates' OptimizedParams, UnexpectedReg,
+//     ReorderedParams and SignatureChanged, which pahole 1.32 decides on.
 //  3. If an array was emitted and the CU has no base type named "int", append
 //     one (4 bytes, signed) as the arrays' index type, as pahole does.
 //  4. DECL_TAGs for btf_decl_tag annotations of structs, unions, their members

@@ -30,10 +30,11 @@ const (
 type Compat uint8
 
 const (
-	// Compat132 is pahole 1.32 (the development tree after 1.31): unspecified
-	// types (DW_TAG_unspecified_type) are void, integers wider than 16 bytes are
-	// sanitized like other odd sizes, GCC's btf_decl_tag and btf_type_tag
-	// annotations (DW_AT_GNU_annotation) are read.
+	// Compat132 is pahole 1.32 (Debian sid's release, checked on vmlinux):
+	// unspecified types (DW_TAG_unspecified_type) are void, integers wider than
+	// 16 bytes are sanitized like other odd sizes, GCC's btf_decl_tag and
+	// btf_type_tag annotations (DW_AT_GNU_annotation) are read,
+	// multi-dimensional arrays nest.
 	Compat132 Compat = iota
 	// Compat124 is pahole 1.24: references to DW_TAG_atomic_type become void
 	// (1.24 drops the DIE) instead of referring through to the qualified type;
