@@ -24,9 +24,9 @@
 //     ARRAY[3] of int (the inner dimensions take IDs just before the array,
 //     innermost first); pahole 1.24 (Compat124), like every pahole up to
 //     1.31, flattens them into one ARRAY[6] of int.
-//  2b. For each formal parameter of a subprogram, where it is on entry
-//     (params.go): the candidates' OptimizedParams, UnexpectedReg,
-//     ReorderedParams and SignatureChanged, which pahole 1.32 decides on.
+//     For each formal parameter of a subprogram, where it is on entry gives
+//     the candidates' OptimizedParams, UnexpectedReg, ReorderedParams and
+//     SignatureChanged (params.go), which pahole 1.32 decides on.
 //  3. If an array was emitted and the CU has no base type named "int", append
 //     one (4 bytes, signed) as the arrays' index type, as pahole does.
 //  4. DECL_TAGs for btf_decl_tag annotations of structs, unions, their members
