@@ -11,7 +11,8 @@
 #     from Bazel (//bench/vmlinux: 7 and 64 BtfConvert actions + one BtfMerge)
 #   - the kernel accepts the output (BPF_BTF_LOAD; skipped when not root)
 #   - kernel modules: split BTF on vmlinux.btf (btf encode --base), one summary line per
-#     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode)
+#     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode);
+#     and the kernel accepts each (base + split loaded as one blob)
 #
 # Usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]
 #   --modes    which pahole generations to check (default both)
@@ -130,13 +131,23 @@ for mode in $modes; do
     out=$work/mod.$$.$RANDOM.btf
     if "$btf" encode -j 1 "$@" --base "$k/vmlinux.btf" -o "$out" "$k/modules/$m" &&
        "$btf" diff --base "$k/vmlinux.btf" "$out" "$refdir/${m%.ko}.btf" >/dev/null; then echo ok; else echo "$m"; fi
+    if [ "$(id -u)" = 0 ] && [ -f "$out" ]; then
+      "$btf" load --base "$k/vmlinux.btf" "$out" >/dev/null 2>&1 && echo loaded || echo "$m: rejected by the kernel"
+    fi
     rm -f "$out"' _ {} "$btf" "$K" "$refdir" "$work" "${flags[@]}" < "$list" > "$work/mod.$mode.out"
   n=$(wc -l < "$list"); eq=$(grep -c '^ok$' "$work/mod.$mode.out")
+  if [ "$(id -u)" = 0 ]; then
+    loaded=$(grep -c '^loaded$' "$work/mod.$mode.out")
+    name="modules $mode: the kernel accepts base + split BTF: $loaded/$n"
+    if [ "$loaded" = "$n" ]; then printf 'PASS  %s\n' "$name"; else
+      printf 'FAIL  %s\n' "$name"; grep 'rejected' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
+      failed=$((failed + 1)); fi
+  fi
   name="modules $mode: split BTF equal to pahole ${mode:0:1}.${mode:1}: $eq/$n"
   if [ "$eq" = "$n" ]; then
     printf 'PASS  %s\n' "$name"
   else
-    printf 'FAIL  %s\n' "$name"; grep -v '^ok$' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
+    printf 'FAIL  %s\n' "$name"; grep -v '^ok$\|^loaded$' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
     failed=$((failed + 1))
   fi
 done
