@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,4 +44,21 @@ func TestVmlinuxPahole124(t *testing.T) {
 		t.Fatal(err)
 	}
 	loadIntoKernel(t, raw)
+}
+
+// A kernel module's split BTF on the vmlinux BTF equals pahole's, and the kernel
+// accepts base and split together.
+func TestModulePahole124(t *testing.T) {
+	data := kernelData(t, "vmlinux.btf", "modules/net/key/af_key.ko", "pahole/modules/net/key/af_key.btf")
+	out := filepath.Join(t.TempDir(), "af_key.btf")
+	base := filepath.Join(data, "vmlinux.btf")
+	runBTF(t, "encode", "-j", "1", "--compat", "1.24", "--btf_gen_floats", "--base", base,
+		"-o", out, filepath.Join(data, "modules/net/key/af_key.ko"))
+	if err := run([]string{"diff", "--base", base, out, filepath.Join(data, "pahole/modules/net/key/af_key.btf")}, io.Discard); err != nil {
+		t.Errorf("split BTF of af_key differs from pahole's: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("not root: BPF_BTF_LOAD needs CAP_BPF or CAP_SYS_ADMIN")
+	}
+	runBTF(t, "load", "--base", base, out)
 }
