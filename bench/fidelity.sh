@@ -16,7 +16,8 @@
 #
 # Usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]
 #   --modes    which pahole generations to check (default both)
-#   --modules  all modules, or a fixed sample of N (every k-th in path order; default 200)
+#   --modules  all modules, or a fixed sample of at least N (every k-th in path order;
+#              default 200; 0: no modules)
 # RULES_BTF_DATA overrides the data directory.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -118,11 +119,13 @@ done
 list=$work/modules.txt
 (cd "$K/modules" && find . -name '*.ko' -printf '%P\n' | LC_ALL=C sort) > "$list"
 total=$(wc -l < "$list")
-if [ "$modules" != all ]; then
+if [ "$modules" != all ] && [ "$modules" != 0 ]; then
   step=$(( total / modules > 0 ? total / modules : 1 ))
   awk -v s="$step" 'NR % s == 1 || s == 1' "$list" > "$list.sample" && mv "$list.sample" "$list"
 fi
+[ "$modules" = 0 ] && : > "$list"
 for mode in $modes; do
+  [ -s "$list" ] || break
   if [ $mode = 124 ]; then flags=("${F124[@]}"); refdir=$K/pahole/modules; else flags=("${F132[@]}"); refdir=$K/pahole-1.32/modules; fi
   : > "$work/mod.$mode.fail"
   # Two modules at a time; each result is a line "ok" or the module's name.
