@@ -7,10 +7,22 @@ import (
 	"github.com/rules-btf/rules_btf/converter/btf"
 )
 
-// Options configures Dedup. It has no fields yet: libbpf's remaining options (the
-// .BTF.ext to update, a forced hash-table size for tests) have no counterpart here,
-// and the base of split BTF is the Spec's own Base.
-type Options struct{}
+// Options configures Dedup. libbpf's own options (the .BTF.ext to update, a forced
+// hash-table size for tests) have no counterpart here, and the base of split BTF is
+// the Spec's own Base.
+type Options struct {
+	// BaseTypedefsUnmatched reproduces libbpf 1.7.0, the library of the pahole 1.32
+	// that Debian ships: a new TYPEDEF of split BTF never maps to a base TYPEDEF, so
+	// a module keeps its own copy of every typedef it declares, and so of every
+	// pointer, array, CONST or FUNC_PROTO that refers to one. libbpf 1.7.0 moved
+	// typedefs into the struct pass (libbpf commit 3781413465df) and looks them up
+	// by a hash of name and info only, while the base typedefs stay in the table
+	// under the hash that also covers the referenced ID, so the look-up never finds
+	// them (fixed after 1.7.0 by libbpf commit 5b0f3729). Structs are unaffected:
+	// their graph walk compares typedefs member by member. Without a base the
+	// option changes nothing.
+	BaseTypedefsUnmatched bool
+}
 
 // ErrMalformed is wrapped by every error about the content of the input.
 var ErrMalformed = errors.New("malformed BTF")
@@ -62,6 +74,7 @@ func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	d.opts = opts
 	if err := d.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +102,7 @@ type deduper struct {
 	hlist []uint32    // IDs set in hypot
 	table *table      // signature hash -> canonical types
 	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
+	opts  Options
 
 	// adjustCanon records that the current walk would need a base FWD to resolve
 	// to a split struct: the graphs are then not taken as equivalent.
@@ -589,8 +603,12 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 			return 0, err
 		}
 		h = hashCommon(t, ref)
+		skipBase := d.opts.BaseTypedefsUnmatched && t.Kind == btf.KindTypedef
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
+			if skipBase && c < d.first {
+				continue
+			}
 			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.Type) == ref {
 				newID = c
 				break

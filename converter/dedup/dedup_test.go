@@ -36,6 +36,18 @@ func TestDedup(t *testing.T) {
 		structT("s", 8, mem("a", 3, 0), mem("b", 3, 0)),   // [2]
 		structT("", 8, mem("f1", 1, 0), mem("f2", 1, 32)), // [3]
 	)
+	base5 := spec(
+		intT("int", 4),                  // [1]
+		typedef("u32", 1),               // [2]
+		structT("s", 4, mem("a", 2, 0)), // [3]
+	)
+	split5 := []btf.Type{
+		intT("int", 4),                  // [4]
+		typedef("u32", 4),               // [5]
+		ptr(5),                          // [6]
+		structT("s", 4, mem("a", 5, 0)), // [7]: its walk compares the typedefs
+		typedef("u32", 4),               // [8]
+	}
 	wideInt := btf.Type{Kind: btf.KindInt, Name: "A", Size: 8, IntBits: 32, IntEncoding: btf.IntSigned}
 	intVariant := func(name string, enc, off, bits uint8, size uint32) btf.Type {
 		return btf.Type{Kind: btf.KindInt, Name: name, Size: size, IntEncoding: enc, IntOffset: off, IntBits: bits}
@@ -44,6 +56,7 @@ func TestDedup(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      *btf.Spec
+		opts    Options
 		want    []btf.Type
 		wantIDs []btf.TypeID // if set: the returned ID map
 	}{
@@ -562,6 +575,35 @@ func TestDedup(t *testing.T) {
 			want:    nil,
 			wantIDs: []btf.TypeID{1, 2, 3, 3},
 		},
+		{
+			name: "split: typedefs map to base typedefs",
+			in:   split(base5, split5...),
+			want: []btf.Type{
+				ptr(2),
+			},
+			wantIDs: []btf.TypeID{1, 2, 4, 3, 2},
+		},
+		{
+			name: "split: libbpf 1.7.0 keeps module copies of base typedefs",
+			in:   split(base5, split5...),
+			opts: Options{BaseTypedefsUnmatched: true},
+			want: []btf.Type{
+				typedef("u32", 1), // [4]
+				ptr(4),            // [5]
+			},
+			wantIDs: []btf.TypeID{1, 4, 5, 3, 4},
+		},
+		{
+			name: "no base: typedefs still merge with BaseTypedefsUnmatched",
+			in:   spec(intT("int", 4), typedef("u32", 1), typedef("u32", 1), ptr(3)),
+			opts: Options{BaseTypedefsUnmatched: true},
+			want: []btf.Type{
+				intT("int", 4),
+				typedef("u32", 1),
+				ptr(2),
+			},
+			wantIDs: []btf.TypeID{1, 2, 2, 3},
+		},
 	}
 	// Each case runs twice, the second time with every signature colliding (as
 	// libbpf's tests force with dedup_table_size 1): equality, not the hash, decides.
@@ -576,7 +618,7 @@ func TestDedup(t *testing.T) {
 				defer func() { forceCollisions = false }()
 
 				inDump := dump(tt.in)
-				got, ids, err := Dedup(tt.in, Options{})
+				got, ids, err := Dedup(tt.in, tt.opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -598,7 +640,7 @@ func TestDedup(t *testing.T) {
 				}
 
 				// Idempotence: deduplicated BTF has nothing left to merge.
-				again, ids2, err := Dedup(got, Options{})
+				again, ids2, err := Dedup(got, tt.opts)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -90,6 +90,11 @@
 // not taken as equivalent (the base cannot change); the base FWD is still pointed
 // at the module struct, so that module FWDs equal to it resolve there too.
 //
+// Options.BaseTypedefsUnmatched reproduces a defect of libbpf 1.7.0 (the library
+// of Debian's pahole 1.32): there a module TYPEDEF never maps to a base TYPEDEF,
+// so the module keeps a copy of each typedef it declares and of every reference
+// type built on one. Pass 4 then skips base typedefs as candidates for typedefs.
+//
 // # Data structures
 //
 //   - canon: one uint32 per type ID (base and new), the canonical mapping. Two
