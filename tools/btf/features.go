@@ -79,6 +79,10 @@ func (c *convertFlags) options() (pipeline.Options, error) {
 	case "1.32":
 		opts.Encode.Compat = encode.Compat132
 		opts.Finalize.Compat = finalize.Pahole132
+		// pahole 1.32 as distributions ship it links libbpf 1.7.0, whose split-BTF
+		// dedup never matches a module typedef to its base twin (fixed after 1.7.0;
+		// see package dedup). Its module BTF keeps those local copies; so do we.
+		opts.Dedup.BaseTypedefsUnmatched = true
 	default:
 		return opts, fmt.Errorf("%w: --compat %q: want 1.24 or 1.32", errUsage, c.compat)
 	}
