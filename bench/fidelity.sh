@@ -58,12 +58,13 @@ else
   echo "SKIP  Bazel checks: no Bazel (tools/ci/setup-bazel.sh installs one)"
 fi
 
-failed=0
+failed=0 passed=0
 check() { # check NAME COMMAND... : one line per check
   local name=$1; shift
   local log=$work/log.$RANDOM
   if "$@" >"$log" 2>&1; then
     printf 'PASS  %s\n' "$name"
+    passed=$((passed + 1))
   else
     printf 'FAIL  %s\n' "$name"
     sed 's/^/      /' "$log" | head -40
@@ -142,18 +143,19 @@ for mode in $modes; do
   if [ "$(id -u)" = 0 ]; then
     loaded=$(grep -c '^loaded$' "$work/mod.$mode.out")
     name="modules $mode: the kernel accepts base + split BTF: $loaded/$n"
-    if [ "$loaded" = "$n" ]; then printf 'PASS  %s\n' "$name"; else
+    if [ "$loaded" = "$n" ]; then printf 'PASS  %s\n' "$name"; passed=$((passed + 1)); else
       printf 'FAIL  %s\n' "$name"; grep 'rejected' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
       failed=$((failed + 1)); fi
   fi
   name="modules $mode: split BTF equal to pahole ${mode:0:1}.${mode:1}: $eq/$n"
   if [ "$eq" = "$n" ]; then
     printf 'PASS  %s\n' "$name"
+    passed=$((passed + 1))
   else
     printf 'FAIL  %s\n' "$name"; grep -v '^ok$\|^loaded$' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
     failed=$((failed + 1))
   fi
 done
 
-echo "fidelity: $failed check(s) failed"
+echo "fidelity: $passed passed, $failed failed"
 [ $failed = 0 ]
