@@ -493,20 +493,9 @@ func (r *Reader) decode(o *op, p uint64, e *Entry) (uint64, error) {
 		e.val[a], e.blen[a] = p+n, uint32(l)
 		return p + n + l, nil
 	case FormBlock1, FormBlock2, FormBlock4:
-		sz := uint8(1)
-		switch o.form {
-		case FormBlock2:
-			sz = 2
-		case FormBlock4:
-			sz = 4
-		}
-		if p+uint64(sz) > uint64(len(info)) {
-			return 0, r.errAt(e.Offset, "truncated block length")
-		}
-		l := r.readN(p, sz)
-		p += uint64(sz)
-		if l > uint64(len(info))-p {
-			return 0, r.errAt(e.Offset, "block of %d bytes runs past the end of the unit", l)
+		p, l, err := r.fixedBlock(info, p, o.form, e.Offset)
+		if err != nil {
+			return 0, err
 		}
 		e.val[a], e.blen[a] = p, uint32(l)
 		return p + l, nil
@@ -561,19 +550,9 @@ func (r *Reader) skipForm(f Form, p uint64, e *Entry) (uint64, error) {
 		}
 		return p + n + l, nil
 	case FormBlock1, FormBlock2, FormBlock4:
-		sz := uint8(1)
-		if f == FormBlock2 {
-			sz = 2
-		} else if f == FormBlock4 {
-			sz = 4
-		}
-		if p+uint64(sz) > uint64(len(info)) {
-			return 0, r.errAt(e.Offset, "truncated block length")
-		}
-		l := r.readN(p, sz)
-		p += uint64(sz)
-		if l > uint64(len(info))-p {
-			return 0, r.errAt(e.Offset, "block of %d bytes runs past the end of the unit", l)
+		p, l, err := r.fixedBlock(info, p, f, e.Offset)
+		if err != nil {
+			return 0, err
 		}
 		return p + l, nil
 	case FormIndirect:
@@ -792,4 +771,26 @@ func ULEB128(b []byte) (v uint64, n int) {
 func SLEB128(b []byte) (v int64, n int) {
 	x, m := sleb(b, 0)
 	return x, int(m)
+}
+
+// fixedBlock reads the length of a DW_FORM_block1/2/4 at p and checks that the block
+// fits in info. It returns where the block's bytes start and their length; die is
+// the DIE's offset, for errors.
+func (r *Reader) fixedBlock(info []byte, p uint64, f Form, die uint64) (start, length uint64, err error) {
+	sz := uint8(1)
+	switch f {
+	case FormBlock2:
+		sz = 2
+	case FormBlock4:
+		sz = 4
+	}
+	if p+uint64(sz) > uint64(len(info)) {
+		return 0, 0, r.errAt(die, "truncated block length")
+	}
+	l := r.readN(p, sz)
+	p += uint64(sz)
+	if l > uint64(len(info))-p {
+		return 0, 0, r.errAt(die, "block of %d bytes runs past the end of the unit", l)
+	}
+	return p, l, nil
 }
