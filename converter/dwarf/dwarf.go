@@ -193,3 +193,76 @@ func (d *Data) Units() []Unit { return d.units }
 
 // Sections returns the sections d reads.
 func (d *Data) Sections() *Sections { return &d.sec }
+
+// CrossUnitRefs reports whether some unit's abbreviation table has an attribute
+// of form DW_FORM_ref_addr: the only form by which a DIE can refer to a DIE of
+// another unit of the same file. Compilers emit it for LTO (GCC's LTRANS units
+// refer to the early-debug units, clang's units share types) and dwz for the
+// partial units it factors out. pahole's cus__merging_cu makes the same test
+// (when the ELF has no Linux LTO note) to decide that all units must be
+// loaded as one. Each table is read once, however many units share it.
+func (d *Data) CrossUnitRefs() (bool, error) {
+	seen := make(map[uint64]bool)
+	for i := range d.units {
+		u := &d.units[i]
+		if seen[u.AbbrevOffset] {
+			continue
+		}
+		seen[u.AbbrevOffset] = true
+		found, err := abbrevUses(d.sec.Abbrev, u.AbbrevOffset, FormRefAddr)
+		if err != nil {
+			return false, &DecodeError{Unit: u.Offset, Offset: u.Offset, Err: err}
+		}
+		if found {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// abbrevUses reports whether the abbreviation table at off has an attribute
+// of form f.
+func abbrevUses(ab []byte, off uint64, f Form) (bool, error) {
+	p := off
+	bad := func(msg string) error {
+		return fmt.Errorf("%w: .debug_abbrev at %#x: %s", ErrFormat, p, msg)
+	}
+	for {
+		code, n := uleb(ab, p)
+		if n == 0 {
+			return false, bad("truncated abbreviation table")
+		}
+		p += n
+		if code == 0 {
+			return false, nil
+		}
+		if _, n = uleb(ab, p); n == 0 || p+n >= uint64(len(ab)) { // tag, then DW_CHILDREN_*
+			return false, bad("truncated abbreviation")
+		}
+		p += n + 1
+		for {
+			name, n := uleb(ab, p)
+			if n == 0 {
+				return false, bad("truncated abbreviation")
+			}
+			p += n
+			form, n := uleb(ab, p)
+			if n == 0 {
+				return false, bad("truncated abbreviation")
+			}
+			p += n
+			if Form(form) == FormImplicitConst {
+				if _, n = sleb(ab, p); n == 0 {
+					return false, bad("truncated implicit_const")
+				}
+				p += n
+			}
+			if name == 0 && form == 0 {
+				break
+			}
+			if Form(form) == f {
+				return true, nil
+			}
+		}
+	}
+}

@@ -250,3 +250,50 @@ func BenchmarkVmlinuxWalk(b *testing.B) {
 		b.ReportMetric(float64(n), "DIEs")
 	}
 }
+
+// TestCrossUnitRefs: the decision to load all units as one (LTO, dwz) rests on a
+// DW_FORM_ref_addr anywhere in an abbreviation table.
+func TestCrossUnitRefs(t *testing.T) {
+	_, d := open(t, filepath.Join("..", "encode", "testdata", "types.dwarf5.o"))
+	if m, err := d.CrossUnitRefs(); err != nil || m {
+		t.Fatalf("types.dwarf5.o: CrossUnitRefs = %v, %v; want false", m, err)
+	}
+	s := *d.Sections()
+	// DW_AT_type (0x49) as DW_FORM_ref4 (0x13) becomes DW_FORM_ref_addr (0x10).
+	i := bytes.Index(s.Abbrev, []byte{0x49, 0x13})
+	if i < 0 {
+		t.Fatal("no DW_AT_type of form ref4 in the abbreviations")
+	}
+	s.Abbrev = bytes.Clone(s.Abbrev)
+	s.Abbrev[i+1] = 0x10
+	d2, err := dwarf.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := d2.CrossUnitRefs(); err != nil || !m {
+		t.Fatalf("with a ref_addr: CrossUnitRefs = %v, %v; want true", m, err)
+	}
+	for _, name := range []string{"gcc-lto", "clang-lto", "gcc-dwz"} {
+		_, d := open(t, filepath.Join("..", "..", "tools", "btf", "testdata", "lto", name))
+		if m, err := d.CrossUnitRefs(); err != nil || !m {
+			t.Errorf("%s: CrossUnitRefs = %v, %v; want true", name, m, err)
+		}
+	}
+	// A table cut short is a located format error.
+	s.Abbrev = s.Abbrev[:i]
+	if d3, err := dwarf.New(s); err == nil {
+		if _, err := d3.CrossUnitRefs(); !errors.Is(err, dwarf.ErrFormat) {
+			t.Errorf("truncated table: error %v, want a format error", err)
+		}
+	}
+}
+
+// TestLTOAgainstDebugDWARF: units whose DIEs refer into other units decode as
+// debug/dwarf decodes them.
+func TestLTOAgainstDebugDWARF(t *testing.T) {
+	for _, name := range []string{"gcc-lto", "clang-lto", "gcc-dwz"} {
+		t.Run(name, func(t *testing.T) {
+			compare(t, filepath.Join("..", "..", "tools", "btf", "testdata", "lto", name), all)
+		})
+	}
+}

@@ -80,8 +80,10 @@ type encoder struct {
 	shard   *shard.Shard
 	relocED bool
 
-	unitOff uint64
+	unitOff uint64      // the unit being read, for errors
 	u       *dwarf.Unit
+	base    uint64 // the group's units span .debug_info [base, end)
+	end     uint64
 	nodes   []node
 	order   []int32 // type nodes in pahole's table order; -1-i: the GNU type tags of pointer i (expandChains)
 	chains  bool    // order holds GNU type tag markers
@@ -90,7 +92,7 @@ type encoder struct {
 	abi     abi
 	clang   bool        // the unit's DW_AT_producer names clang
 	params  []paramInfo // by node index: formal parameters of subprograms (analyzeParams)
-	offIdx  []int32     // DIE offset - unit offset -> node index + 1
+	offIdx  []int32     // DIE offset - base -> node index + 1
 	cu      uint32
 	types   []btf.Type // this CU's types, local IDs from 1
 }
@@ -154,61 +156,95 @@ func isTypeTag(t dwarf.Tag) bool {
 	return false
 }
 
-// unit encodes one unit and appends it to the shard.
-func (e *encoder) unit(u *dwarf.Unit) error {
-	e.u, e.unitOff = u, u.Offset
-	if u.UnitType != dwarf.UTCompile {
-		return e.errf(u.Offset, "%w: unit type %#x (type units, partial units of LTO/dwz, split DWARF) not supported", ErrUnsupported, u.UnitType)
-	}
-	if err := e.rd.Reset(u); err != nil {
-		return err
-	}
-	return e.walk(u)
-}
-
-// walk records the unit's nodes; it returns early (with no nodes) for excluded
-// languages.
-func (e *encoder) walk(u *dwarf.Unit) error {
+// group encodes units as one CU and appends it to the shard: a single unit,
+// or with merged every unit of a file with cross-unit references (lto.go).
+func (e *encoder) group(units []dwarf.Unit, merged bool) error {
+	e.base, e.end = units[0].Offset, units[len(units)-1].End
 	defer e.clearOffsets()
 	e.nodes = e.nodes[:0]
 	e.order = e.order[:0]
 	e.chains = false
-	if need := int(u.Size()); cap(e.offIdx) < need {
+	if need := int(e.end - e.base); cap(e.offIdx) < need {
 		e.offIdx = make([]int32, need)
 	} else {
 		e.offIdx = e.offIdx[:need]
 	}
+	name := ""
+	kept := 0
+	for i := range units {
+		u := &units[i]
+		cu, keep, err := e.unit(u, i == 0, merged)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			if !keep {
+				return nil // pahole drops the whole (merged) CU by its first unit's language
+			}
+			if !merged {
+				name = cu
+			}
+		}
+		if keep {
+			kept++
+		}
+	}
+	e.cu = uint32(len(e.shard.CUs))
+	e.shard.CUs = append(e.shard.CUs, shard.CU{Name: name, Offset: e.base})
+	err := e.emit()
+	e.shard.CUs[e.cu].TypesEnd = e.shard.Types.NextID()
+	return err
+}
+
+// unit records the nodes of one unit of a group. It returns the unit's name,
+// and whether its DIEs were kept: units of excluded languages are not (the
+// whole group when it is the first unit), and neither are partial units
+// outside a merged group, which pahole skips.
+func (e *encoder) unit(u *dwarf.Unit, first, merged bool) (string, bool, error) {
+	e.u, e.unitOff = u, u.Offset
+	switch {
+	case u.UnitType == dwarf.UTCompile:
+	case u.UnitType == dwarf.UTPartial && merged:
+	case u.UnitType == dwarf.UTPartial:
+		return "", false, nil
+	default:
+		return "", false, e.errf(u.Offset, "%w: unit type %#x (type units, split DWARF) not supported", ErrUnsupported, u.UnitType)
+	}
+	if err := e.rd.Reset(u); err != nil {
+		return "", false, err
+	}
 	var ent dwarf.Entry
 	ok, err := e.rd.Next(&ent)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	if !ok || ent.Tag == 0 {
-		return nil
+		return "", !first, nil
 	}
-	switch ent.Tag {
-	case dwarf.TagCompileUnit:
-	case dwarf.TagPartialUnit:
-		return e.errf(ent.Offset, "%w: DW_TAG_partial_unit (LTO or dwz)", ErrUnsupported)
+	switch {
+	case ent.Tag == dwarf.TagCompileUnit:
+	case ent.Tag == dwarf.TagPartialUnit && merged:
+	case ent.Tag == dwarf.TagPartialUnit: // DWARF 4 partial units (dwz)
+		return "", false, nil
 	default:
-		return e.errf(ent.Offset, "unit's first DIE is %v, not a compile unit", ent.Tag)
+		return "", false, e.errf(ent.Offset, "unit's first DIE is %v, not a compile unit", ent.Tag)
 	}
-	if e.excl[ent.Val(dwarf.AttrLanguage)] {
-		return nil
+	if e.excl[ent.Val(dwarf.AttrLanguage)] && (first || e.opts.Compat != Compat124) {
+		return "", false, nil
 	}
 	cuName, _, err := e.attrString(&ent, dwarf.AttrName)
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	producer, _, err := e.attrString(&ent, dwarf.AttrProducer)
-	if err != nil {
-		return err
+	if first {
+		producer, _, err := e.attrString(&ent, dwarf.AttrProducer)
+		if err != nil {
+			return "", false, err
+		}
+		e.clang = strings.Contains(producer, "clang")
 	}
-	e.clang = strings.Contains(producer, "clang")
 	if !ent.Children {
-		e.cu = uint32(len(e.shard.CUs))
-		e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset, TypesEnd: e.shard.Types.NextID()})
-		return nil
+		return cuName, true, nil
 	}
 
 	// stack holds, per open DIE with children, its node index (or -1).
@@ -217,10 +253,10 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 	for len(stack) > 0 {
 		ok, err := e.rd.Next(&ent)
 		if err != nil {
-			return err
+			return "", false, err
 		}
 		if !ok {
-			return e.errf(e.rd.Offset(), "children of the unit DIE run past the end of the unit")
+			return "", false, e.errf(e.rd.Offset(), "children of the unit DIE run past the end of the unit")
 		}
 		if ent.Tag == 0 {
 			top := stack[len(stack)-1]
@@ -232,13 +268,10 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 		}
 		parent := stack[len(stack)-1]
 		idx := int32(-1)
-		switch {
-		case ent.Tag == dwarf.TagImportedUnit:
-			return e.errf(ent.Offset, "%w: DW_TAG_imported_unit (LTO or dwz)", ErrUnsupported)
-		case recorded(ent.Tag):
+		if recorded(ent.Tag) { // not DW_TAG_imported_unit: see lto.go
 			idx, err = e.record(&ent, parent, int32(len(stack)))
 			if err != nil {
-				return err
+				return "", false, err
 			}
 		}
 		if ent.Children {
@@ -247,16 +280,12 @@ func (e *encoder) walk(u *dwarf.Unit) error {
 			e.close(idx)
 		}
 	}
-	e.cu = uint32(len(e.shard.CUs))
-	e.shard.CUs = append(e.shard.CUs, shard.CU{Name: cuName, Offset: u.Offset})
-	err = e.emit()
-	e.shard.CUs[e.cu].TypesEnd = e.shard.Types.NextID()
-	return err
+	return cuName, true, nil
 }
 
 func (e *encoder) clearOffsets() {
 	for i := range e.nodes {
-		e.offIdx[e.nodes[i].off-e.unitOff] = 0
+		e.offIdx[e.nodes[i].off-e.base] = 0
 	}
 }
 
@@ -265,7 +294,7 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 	idx := int32(len(e.nodes))
 	e.nodes = append(e.nodes, node{off: ent.Offset, tag: ent.Tag, parent: parent, child: -1, last: -1, next: -1, depth: depth, regSmall: noReg, regBig: noReg})
 	n := &e.nodes[idx]
-	e.offIdx[ent.Offset-e.unitOff] = idx + 1
+	e.offIdx[ent.Offset-e.base] = idx + 1
 	if parent >= 0 {
 		p := &e.nodes[parent]
 		if p.child < 0 {
@@ -291,8 +320,10 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		if !ok {
 			return 0, e.errf(ent.Offset, "%w: %v attribute DW_AT_%#x of form %v (type units or supplementary files)", ErrUnsupported, ent.Tag, a.ATCode(), ent.Form(a))
 		}
-		if off < e.unitOff || off >= e.u.End {
-			return 0, e.errf(ent.Offset, "%w: %v refers to DIE %#x in another unit (DW_FORM_ref_addr, as LTO emits)", ErrUnsupported, ent.Tag, off)
+		if off < e.base || off >= e.end {
+			// Only DW_FORM_ref_addr leaves a unit, and files that use it are
+			// encoded as one group (lto.go): the target is not in the file.
+			return 0, e.errf(ent.Offset, "%v refers to DIE %#x, outside .debug_info's units", ent.Tag, off)
 		}
 		return off, nil
 	}
@@ -543,8 +574,13 @@ func subrangeCount(ent *dwarf.Entry) uint32 {
 	return 0
 }
 
-// varAddr records a variable's static address: a location that is exactly one
-// DW_OP_addr or DW_OP_addrx, and the section it is in.
+// varAddr records a variable's static address, as pahole's dwarf__location
+// finds it: a location expression (not a list) whose first operation is
+// DW_OP_addr or DW_OP_addrx gives the address, whatever follows (clang's
+// "DW_OP_addrx; DW_OP_piece" for a global it split, GCC's "DW_OP_addr;
+// DW_OP_stack_value" for a constant address). pahole 1.32 adds the operand of
+// a DW_OP_plus_uconst that is the second and last operation; 1.24 does not.
+// The section the address is in is recorded too.
 func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 	if !ent.Form(dwarf.AttrLocation).IsBlock() {
 		return nil // a location list: not static
@@ -554,9 +590,10 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		return nil
 	}
 	asz := int(e.u.AddrSize)
+	var rest []byte
 	switch b[0] {
 	case dwarf.OpAddr:
-		if len(b) != 1+asz {
+		if len(b) < 1+asz {
 			return nil
 		}
 		var v uint64
@@ -570,9 +607,10 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 			// The operand's offset in .debug_info: the block starts at Val.
 			n.section = e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1)
 		}
+		rest = b[1+asz:]
 	case dwarf.OpAddrx, dwarf.OpGNUAddrIdx:
 		idx, k := dwarf.ULEB128(b[1:])
-		if k == 0 || 1+k != len(b) {
+		if k == 0 {
 			return nil
 		}
 		v, at, err := e.rd.AddrIndex(ent.Offset, idx)
@@ -583,8 +621,14 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		if e.relocED {
 			n.section = e.sec.AddrSection(at)
 		}
+		rest = b[1+k:]
 	default:
 		return nil
+	}
+	if e.opts.Compat != Compat124 && len(rest) > 1 && rest[0] == dwarf.OpPlusUconst {
+		if v, k := dwarf.ULEB128(rest[1:]); k > 0 && 1+k == len(rest) {
+			n.addr += v
+		}
 	}
 	if !e.relocED {
 		n.section = e.file.SectionAt(n.addr)
@@ -675,7 +719,7 @@ func (e *encoder) gnuChain(from, off uint64, buf []int32) ([]int32, error) {
 		if steps > len(e.nodes) {
 			return buf, e.errf(from, "%w: the DW_AT_GNU_annotation chain never ends", dwarf.ErrFormat)
 		}
-		k := e.offIdx[off-e.unitOff]
+		k := e.offIdx[off-e.base]
 		if k == 0 || e.nodes[k-1].tag != dwarf.TagGNUAnnotation {
 			break
 		}

@@ -16,7 +16,7 @@ const sanitizedIntName = "__SANITIZED_FAKE_INT__"
 // drops it too), or void with Compat124.
 func (e *encoder) resolve(off uint64) btf.TypeID {
 	for hops := 0; off != 0 && hops < 32; hops++ {
-		k := e.offIdx[off-e.unitOff]
+		k := e.offIdx[off-e.base]
 		if k == 0 {
 			return 0
 		}
@@ -37,7 +37,7 @@ func (e *encoder) node(off uint64) *node {
 	if off == 0 {
 		return nil
 	}
-	k := e.offIdx[off-e.unitOff]
+	k := e.offIdx[off-e.base]
 	if k == 0 {
 		return nil
 	}
@@ -574,19 +574,25 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 	if n.depth != 1 && n.flags&fAddr == 0 {
 		return nil
 	}
+	// The type and linkage are the DIE's own or its specification's (pahole
+	// follows var->spec); a DW_AT_abstract_origin gives only the name. GCC's
+	// LTRANS units describe a global as a DIE with an abstract origin (in an
+	// early-debug unit) and a location but no type: pahole reports it as a
+	// variable "that has void type", and so does finalize.
 	name, typ, external := n.name, n.typ, n.flags&fExternal != 0
-	for _, ref := range []uint64{n.spec, n.origin} {
-		if s := e.node(ref); s != nil {
-			if name == "" {
-				name = s.name
-			}
-			if typ == 0 {
-				typ = s.typ
-			}
-			if s.flags&fExternal != 0 {
-				external = true
-			}
+	if s := e.node(n.spec); s != nil {
+		if name == "" {
+			name = s.name
 		}
+		if typ == 0 {
+			typ = s.typ
+		}
+		if s.flags&fExternal != 0 {
+			external = true
+		}
+	}
+	if o := e.node(n.origin); o != nil && name == "" {
+		name = o.name
 	}
 	src := n
 	if s := e.node(n.spec); s != nil && s.tag == dwarf.TagVariable {

@@ -101,7 +101,8 @@ import (
 )
 
 // ErrUnsupported is wrapped by errors about DWARF the encoder does not handle
-// yet (LTO partial units and cross-unit references, type units).
+// (type units, split DWARF, references into supplementary files) and about
+// splitting a file whose units refer to each other.
 var ErrUnsupported = errors.New("unsupported DWARF")
 
 // Range selects the units [First, Last) of a file, as part Index of Count. The
@@ -132,7 +133,9 @@ func sections(f *elfobj.File) (*dwarf.Data, *elfobj.DWARF, error) {
 
 // Ranges partitions the units of f into n contiguous ranges balanced by their
 // size in .debug_info. The partition depends only on the file and n. Ranges may
-// be empty when there are fewer units than n.
+// be empty when there are fewer units than n. A file whose units refer to each
+// other (LTO, dwz: see lto.go) is one CU for pahole and is not split: its first
+// range holds every unit and the others are empty.
 func Ranges(f *elfobj.File, n int) ([]Range, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("encode: %d ranges requested", n)
@@ -141,7 +144,20 @@ func Ranges(f *elfobj.File, n int) ([]Range, error) {
 	if err != nil {
 		return nil, err
 	}
-	return partition(d.Units(), n), nil
+	merge, err := merging(f, d)
+	if err != nil {
+		return nil, err
+	}
+	units := d.Units()
+	if merge {
+		rs := make([]Range, n)
+		for k := range rs {
+			rs[k] = Range{Index: k, Count: n, First: len(units), Last: len(units)}
+		}
+		rs[0].First = 0
+		return rs, nil
+	}
+	return partition(units, n), nil
 }
 
 func partition(units []dwarf.Unit, n int) []Range {
@@ -210,6 +226,13 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		first, last = r.First, r.Last
 		source = fmt.Sprintf("%s#cus=%d/%d", f.Path, r.Index, r.Count)
 	}
+	merge, err := merging(f, d)
+	if err != nil {
+		return nil, err
+	}
+	if merge && first != last && (first != 0 || last != len(units)) {
+		return nil, fmt.Errorf("%s: units [%d,%d): %w: the file's units refer to each other (DW_FORM_ref_addr: LTO or dwz) and are encoded together; split it with Ranges, which keeps them in one range", f.Path, first, last, ErrUnsupported)
+	}
 	excl, err := langSet(opts.LangExclude)
 	if err != nil {
 		return nil, err
@@ -236,8 +259,14 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		size += units[i].Size()
 	}
 	e.shard.Types.Types = make([]btf.Type, 0, size/40+16)
+	if merge && first != last {
+		if err := e.group(units, true); err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		return e.shard, nil
+	}
 	for i := first; i < last; i++ {
-		if err := e.unit(&units[i]); err != nil {
+		if err := e.group(units[i:i+1], false); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
 	}

@@ -158,7 +158,7 @@ func (e *encoder) analyzeParams() {
 		if !e.isParamOfSubprogram(i) || n.typ != 0 || n.origin == 0 {
 			continue
 		}
-		k := e.offIdx[n.origin-e.unitOff]
+		k := e.offIdx[n.origin-e.base]
 		if k == 0 || !e.isParamOfSubprogram(int(k-1)) {
 			continue
 		}
