@@ -9,18 +9,29 @@ import (
 
 // Options configures Dedup. libbpf's own options (the .BTF.ext to update, a forced
 // hash-table size for tests) have no counterpart here, and the base of split BTF is
-// the Spec's own Base.
+// the Spec's own Base. The zero value is libbpf 1.1, the library of pahole 1.24.
 type Options struct {
-	// BaseTypedefsUnmatched reproduces libbpf 1.7.0, the library of the pahole 1.32
-	// that Debian ships: a new TYPEDEF of split BTF never maps to a base TYPEDEF, so
-	// a module keeps its own copy of every typedef it declares, and so of every
-	// pointer, array, CONST or FUNC_PROTO that refers to one. libbpf 1.7.0 moved
-	// typedefs into the struct pass (libbpf commit 3781413465df) and looks them up
-	// by a hash of name and info only, while the base typedefs stay in the table
-	// under the hash that also covers the referenced ID, so the look-up never finds
-	// them (fixed after 1.7.0 by libbpf commit 5b0f3729). Structs are unaffected:
-	// their graph walk compares typedefs member by member. Without a base the
-	// option changes nothing.
+	// Libbpf170 reproduces the dedup of libbpf 1.7.0, the library of the pahole
+	// 1.32 that Debian ships, where it differs from libbpf 1.1:
+	//
+	//   - TYPEDEFs are deduplicated in the struct pass, by the graph walk, not in the
+	//     reference pass (libbpf commit 3781413465df, for Go's recursive typedefs).
+	//     They are looked up by a hash of name and info only; two typedefs are equal
+	//     when the types they name are equivalent graphs, whether or not those were
+	//     deduplicated into one canonical type.
+	//   - Base TYPEDEFs stay in the table under the hash that also covers their
+	//     referenced ID (btf_dedup_prep was not changed with them; fixed after 1.7.0
+	//     by libbpf commit 5b0f3729), so the look-up never finds them: a module keeps
+	//     its own copy of every typedef it declares, and of every pointer, array,
+	//     CONST or FUNC_PROTO that refers to one.
+	//   - The fallback for twin types met in a walk (btf_dedup_identical_types)
+	//     covers every kind down to a depth of 16, and compares two arrays by their
+	//     own fields only: it reads both arrays' element and index types from the
+	//     first array.
+	Libbpf170 bool
+
+	// BaseTypedefsUnmatched is the former name of Libbpf170, whose most visible
+	// effect it names; either one selects libbpf 1.7.0.
 	BaseTypedefsUnmatched bool
 }
 
@@ -74,7 +85,7 @@ func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	d.opts = opts
+	d.v170 = opts.Libbpf170 || opts.BaseTypedefsUnmatched
 	if err := d.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -102,7 +113,7 @@ type deduper struct {
 	hlist []uint32    // IDs set in hypot
 	table *table      // signature hash -> canonical types
 	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
-	opts  Options
+	v170  bool        // Options.Libbpf170
 
 	// adjustCanon records that the current walk would need a base FWD to resolve
 	// to a split struct: the graphs are then not taken as equivalent.
@@ -323,20 +334,34 @@ func (d *deduper) primTypes() {
 	}
 }
 
-// structTypes is pass 2: STRUCT and UNION, by type graph equivalence.
+// structTypes is pass 2: STRUCT and UNION (with Libbpf170, TYPEDEF too), by type
+// graph equivalence.
 func (d *deduper) structTypes() error {
 	for id := d.first; id < d.n; id++ {
-		if !d.kinds[id].IsComposite() || d.mapped(id) {
-			continue // not a struct, or mapped by an earlier walk's merge
+		k := d.kinds[id]
+		typedef := k == btf.KindTypedef && d.v170
+		if !k.IsComposite() && !typedef || d.mapped(id) {
+			continue // not for this pass, or mapped by an earlier walk's merge
 		}
 		t := d.typ(id)
-		h := hashStruct(t)
+		var h uint64
+		if typedef {
+			h = hashTypedef(t)
+		} else {
+			h = hashStruct(t)
+		}
 		newID := id
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			// The shallow check also keeps a FWD that shares the hash from becoming
 			// a candidate (FWD and struct are equivalent inside a walk).
-			if !shallowEqualStruct(t, d.typ(c)) {
+			if typedef {
+				// libbpf 1.7.0 keyed base typedefs by their referenced ID too, so
+				// its look-up by name and info never meets one.
+				if c < d.first || !infoEqual(t, d.typ(c)) {
+					continue
+				}
+			} else if !shallowEqualStruct(t, d.typ(c)) {
 				continue
 			}
 			d.clearHypot()
@@ -398,6 +423,9 @@ func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
 		}
 		// Compilers sometimes emit twin records of one array or struct inside a CU
 		// and use both; accept an exact twin of the type already paired.
+		if d.v170 {
+			return d.identicalTypes(h, cand, identicalDepth), nil
+		}
 		return d.identicalArrays(h, cand) || d.identicalStructs(h, cand, identicalDepth), nil
 	}
 	d.hlist = append(d.hlist, canon)
@@ -497,6 +525,69 @@ func (d *deduper) identicalStructs(id1, id2 uint32, depth int) bool {
 	return true
 }
 
+// identicalTypes is libbpf 1.7.0's btf_dedup_identical_types: id1 and id2 are
+// types of the same kind and fields whose referenced types are the same IDs or, in
+// turn, identical, within depth levels of structs, arrays and prototypes (chains of
+// the other reference kinds do not count). Arrays are compared by their own fields
+// only: libbpf 1.7.0 takes both arrays' element and index types from the first
+// array (a2 = btf_array(t1)), so those always agree.
+func (d *deduper) identicalTypes(id1, id2 uint32, depth int) bool {
+	for steps := 0; ; steps++ {
+		if depth <= 0 || steps > maxDepth {
+			return false // steps: a malformed cycle of reference types
+		}
+		t1, t2 := d.typ(id1), d.typ(id2)
+		if t1.Kind != t2.Kind {
+			return false
+		}
+		switch t1.Kind {
+		case btf.KindUnknown: // void
+			return true
+		case btf.KindInt:
+			return equalInt(t1, t2)
+		case btf.KindEnum, btf.KindEnum64:
+			return compatEnum(t1, t2)
+		case btf.KindFwd, btf.KindFloat:
+			return equalCommon(t1, t2)
+		case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
+			btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
+			if !infoEqual(t1, t2) {
+				return false
+			}
+			id1, id2 = uint32(t1.Type), uint32(t2.Type)
+		case btf.KindArray:
+			return compatArray(t1, t2)
+		case btf.KindStruct, btf.KindUnion:
+			if !shallowEqualStruct(t1, t2) {
+				return false
+			}
+			for i := range t1.Members {
+				m1, m2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+				if m1 != m2 && !d.identicalTypes(m1, m2, depth-1) {
+					return false
+				}
+			}
+			return true
+		case btf.KindFuncProto:
+			if !compatFuncProto(t1, t2) {
+				return false
+			}
+			if r1, r2 := uint32(t1.Type), uint32(t2.Type); r1 != r2 && !d.identicalTypes(r1, r2, depth-1) {
+				return false
+			}
+			for i := range t1.Members {
+				p1, p2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+				if p1 != p2 && !d.identicalTypes(p1, p2, depth-1) {
+					return false
+				}
+			}
+			return true
+		default: // VAR, DATASEC, DECL_TAG
+			return false
+		}
+	}
+}
+
 // mergeHypot turns the pairs of a successful walk into canonical mappings: FWDs
 // paired with a struct resolve to it (in either graph; a base FWD too, even when the
 // walk does not count), and a not yet processed struct paired with a canonical
@@ -557,7 +648,8 @@ func (d *deduper) resolveFwds() {
 	}
 }
 
-// refTypes is pass 4: the reference kinds, each after the types it references.
+// refTypes is pass 4: the reference kinds, each after the types it references
+// (with Libbpf170, typedefs are mapped already).
 func (d *deduper) refTypes() error {
 	for id := d.first; id < d.n; id++ {
 		if d.mapped(id) {
@@ -603,12 +695,8 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 			return 0, err
 		}
 		h = hashCommon(t, ref)
-		skipBase := d.opts.BaseTypedefsUnmatched && t.Kind == btf.KindTypedef
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
-			if skipBase && c < d.first {
-				continue
-			}
 			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.Type) == ref {
 				newID = c
 				break

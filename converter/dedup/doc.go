@@ -60,7 +60,7 @@
 //     already holds proves it for the cycle (coinduction); meeting a canonical type
 //     that the map ties to a different candidate type is a contradiction, unless the
 //     two candidate types are identical arrays or structs (compilers do emit such
-//     twins inside one CU). A FWD on one side and a struct or union of the same name
+//     twins inside one CU; see "libbpf 1.7.0" below for that version's check). A FWD on one side and a struct or union of the same name
 //     and kind on the other are taken as equal. When the walk succeeds, the map is
 //     merged into the canonical mapping: FWDs met opposite a struct resolve to it,
 //     and structs met opposite a canonical struct may be mapped to it early (only
@@ -90,10 +90,27 @@
 // not taken as equivalent (the base cannot change); the base FWD is still pointed
 // at the module struct, so that module FWDs equal to it resolve there too.
 //
-// Options.BaseTypedefsUnmatched reproduces a defect of libbpf 1.7.0 (the library
-// of Debian's pahole 1.32): there a module TYPEDEF never maps to a base TYPEDEF,
-// so the module keeps a copy of each typedef it declares and of every reference
-// type built on one. Pass 4 then skips base typedefs as candidates for typedefs.
+// # libbpf 1.7.0
+//
+// The passes above are libbpf 1.1's (pahole 1.24's library). Options.Libbpf170
+// reproduces libbpf 1.7.0 (the library of Debian's pahole 1.32), whose dedup differs in
+// three ways, all in pass 2:
+//
+//   - TYPEDEFs are deduplicated in pass 2, in ID order among the structs, not in
+//     pass 4: looked up by name and info, and equal to a candidate typedef when the
+//     graph walk from the two succeeds. So two typedefs whose targets are equivalent
+//     graphs are one even where the targets stay two canonical types (two module
+//     copies of a struct that did not merge), and a FWD met in such a walk resolves
+//     to the struct opposite it. Pass 4 finds typedefs already mapped.
+//   - Base TYPEDEFs are still entered before pass 1 under libbpf 1.1's hash, which
+//     covers the referenced ID, so the look-up by name and info never finds them: a
+//     module TYPEDEF never maps to a base TYPEDEF, and a module keeps a copy of each
+//     typedef it declares and of every reference type built on one.
+//   - The fallback for a candidate type that contradicts the hypothetical map
+//     accepts identical types of every kind (pointers, typedefs, prototypes, ...),
+//     down to 16 levels of structs, arrays and prototypes; arrays count as identical
+//     when their own fields are, whatever their element types, because libbpf 1.7.0
+//     reads both arrays' element and index types from the first array.
 //
 // # Data structures
 //

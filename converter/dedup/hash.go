@@ -75,6 +75,13 @@ func hashCommon(t *btf.Type, word uint32) uint64 {
 	return mix(h, uint64(word))
 }
 
+// hashTypedef covers a TYPEDEF's name and info, not its referenced type: libbpf
+// 1.7.0 looks typedefs up by it in the struct pass, where the graph walk compares
+// the referenced types.
+func hashTypedef(t *btf.Type) uint64 {
+	return mix(hashString(0x74797065, t.Name), info(t))
+}
+
 // equalCommon is libbpf's btf_equal_common for types without references.
 func equalCommon(a, b *btf.Type) bool {
 	return infoEqual(a, b) && sizeWord(a) == sizeWord(b)

@@ -10,14 +10,42 @@ import (
 	"github.com/rules-btf/rules_btf/converter/btf"
 )
 
-// Differential tests against libbpf's btf__dedup. They run when LIBBPF_DEDUP names
-// the helper built from testdata/libbpf_dedup.c (see there) and skip otherwise.
+// Differential tests against libbpf's btf__dedup. They run when LIBBPF_DEDUP (libbpf
+// 1.1, compared with Options{}) or LIBBPF170_DEDUP (libbpf 1.7.0, compared with
+// Options{Libbpf170: true}) names the helper built from testdata/libbpf_dedup.c
+// (see there) against that libbpf, and skip otherwise.
 
-// libbpfDedup runs libbpf's dedup on s (split on the raw base file basePath, if s
-// has a base) and returns the result.
-func libbpfDedup(t *testing.T, s *btf.Spec, basePath string) *btf.Spec {
+// libbpfVersions are the libbpf versions Dedup reproduces: the helper's variable
+// and the options that select the version.
+var libbpfVersions = []struct {
+	name, env string
+	opts      Options
+}{
+	{"libbpf 1.1", "LIBBPF_DEDUP", Options{}},
+	{"libbpf 1.7.0", "LIBBPF170_DEDUP", Options{Libbpf170: true}},
+}
+
+// forEachLibbpf runs f in a subtest for each libbpf version whose helper is
+// configured, and skips if none is.
+func forEachLibbpf(t *testing.T, f func(t *testing.T, tool string, opts Options)) {
+	ran := false
+	for _, v := range libbpfVersions {
+		tool := os.Getenv(v.env)
+		if tool == "" {
+			continue
+		}
+		ran = true
+		t.Run(v.name, func(t *testing.T) { f(t, tool, v.opts) })
+	}
+	if !ran {
+		t.Skip("neither LIBBPF_DEDUP nor LIBBPF170_DEDUP set (see testdata/libbpf_dedup.c)")
+	}
+}
+
+// libbpfDedup runs libbpf's dedup (the helper tool) on s (split on the raw base
+// file basePath, if s has a base) and returns the result.
+func libbpfDedup(t *testing.T, tool string, s *btf.Spec, basePath string) *btf.Spec {
 	t.Helper()
-	tool := needLibbpf(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.btf"), filepath.Join(dir, "out.btf")
 	if err := os.WriteFile(in, writeRaw(s), 0o644); err != nil {
@@ -41,19 +69,10 @@ func libbpfDedup(t *testing.T, s *btf.Spec, basePath string) *btf.Spec {
 	return got
 }
 
-// needLibbpf skips the test unless the libbpf helper is configured.
-func needLibbpf(t *testing.T) string {
-	tool := os.Getenv("LIBBPF_DEDUP")
-	if tool == "" {
-		t.Skip("LIBBPF_DEDUP not set (see testdata/libbpf_dedup.c)")
-	}
-	return tool
-}
-
-func compareWithLibbpf(t *testing.T, s *btf.Spec, basePath string) {
+func compareWithLibbpf(t *testing.T, tool string, opts Options, s *btf.Spec, basePath string) {
 	t.Helper()
-	want := libbpfDedup(t, s, basePath)
-	got, _, err := Dedup(s, Options{})
+	want := libbpfDedup(t, tool, s, basePath)
+	got, _, err := Dedup(s, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,58 +108,64 @@ func splitLines(s string) []string {
 }
 
 func TestLibbpfUnitCases(t *testing.T) {
-	needLibbpf(t)
-	for _, in := range []*btf.Spec{
-		concat(exampleCU1(), exampleCU2()),
-		concat(exampleCU2(), exampleCU1(), exampleCU2()),
-	} {
-		compareWithLibbpf(t, in, "")
-	}
+	forEachLibbpf(t, func(t *testing.T, tool string, opts Options) {
+		for _, in := range []*btf.Spec{
+			concat(exampleCU1(), exampleCU2()),
+			concat(exampleCU2(), exampleCU1(), exampleCU2()),
+			libbpf170FwdTypedefs(),
+			libbpf170ArrayTwins(),
+			libbpf170PtrTwins(),
+		} {
+			compareWithLibbpf(t, tool, opts, in, "")
+		}
+	})
 }
 
 func TestLibbpfVmlinux(t *testing.T) {
-	needLibbpf(t)
-	s := loadRaw(t, filepath.Join(kernelDir, "vmlinux.btf"), nil)
-	compareWithLibbpf(t, concat(s, s, s), "")
+	forEachLibbpf(t, func(t *testing.T, tool string, opts Options) {
+		s := loadRaw(t, filepath.Join(kernelDir, "vmlinux.btf"), nil)
+		compareWithLibbpf(t, tool, opts, concat(s, s, s), "")
+	})
 }
 
 // Modules, alone, doubled, and concatenated in groups (cross-module merging of
 // types the base does not have, FWDs against structs of other modules).
 func TestLibbpfModules(t *testing.T) {
-	needLibbpf(t)
-	basePath := filepath.Join(kernelDir, "vmlinux.btf")
-	base := loadRaw(t, basePath, nil)
-	var paths []string
-	filepath.WalkDir(filepath.Join(kernelDir, "pahole/modules"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Ext(p) == ".btf" {
-			paths = append(paths, p)
+	forEachLibbpf(t, func(t *testing.T, tool string, opts Options) {
+		basePath := filepath.Join(kernelDir, "vmlinux.btf")
+		base := loadRaw(t, basePath, nil)
+		var paths []string
+		filepath.WalkDir(filepath.Join(kernelDir, "pahole/modules"), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(p) == ".btf" {
+				paths = append(paths, p)
+			}
+			return nil
+		})
+		if len(paths) == 0 {
+			t.Skip("no module BTF")
 		}
-		return nil
+		sort.Strings(paths)
+		if testing.Short() && len(paths) > 50 {
+			paths = paths[:50]
+		}
+		var mods []*btf.Spec
+		for _, p := range paths {
+			mods = append(mods, loadRaw(t, p, base))
+		}
+		for i, m := range mods {
+			rel, _ := filepath.Rel(kernelDir, paths[i])
+			t.Run(rel, func(t *testing.T) {
+				compareWithLibbpf(t, tool, opts, m, basePath)
+				compareWithLibbpf(t, tool, opts, concat(m, m), basePath)
+			})
+		}
+		const group = 25
+		for i := 0; i < len(mods); i += group {
+			j := min(i+group, len(mods))
+			rel, _ := filepath.Rel(kernelDir, paths[i])
+			t.Run("group from "+rel, func(t *testing.T) {
+				compareWithLibbpf(t, tool, opts, concat(mods[i:j]...), basePath)
+			})
+		}
 	})
-	if len(paths) == 0 {
-		t.Skip("no module BTF")
-	}
-	sort.Strings(paths)
-	if testing.Short() && len(paths) > 50 {
-		paths = paths[:50]
-	}
-	var mods []*btf.Spec
-	for _, p := range paths {
-		mods = append(mods, loadRaw(t, p, base))
-	}
-	for i, m := range mods {
-		rel, _ := filepath.Rel(kernelDir, paths[i])
-		t.Run(rel, func(t *testing.T) {
-			compareWithLibbpf(t, m, basePath)
-			compareWithLibbpf(t, concat(m, m), basePath)
-		})
-	}
-	const group = 25
-	for i := 0; i < len(mods); i += group {
-		j := min(i+group, len(mods))
-		rel, _ := filepath.Rel(kernelDir, paths[i])
-		t.Run("group from "+rel, func(t *testing.T) {
-			compareWithLibbpf(t, concat(mods[i:j]...), basePath)
-		})
-	}
 }

@@ -5,6 +5,11 @@
 //	gcc -O2 -o /tmp/libbpf_dedup testdata/libbpf_dedup.c -l:libbpf.so.1
 //	LIBBPF_DEDUP=/tmp/libbpf_dedup go test -run Libbpf ./converter/dedup
 //
+// Built the same way against libbpf 1.7.0 (Debian sid's libbpf1, e.g. inside the
+// sid chroot of tools/ci/setup-bazel.sh) and named by LIBBPF170_DEDUP, it checks
+// Options{Libbpf170: true}; from outside the chroot, name a wrapper script that
+// copies IN (and BASE) into the chroot, runs the helper there and copies OUT back.
+//
 // Usage: libbpf_dedup IN OUT [BASE]. IN is raw BTF (split on the raw BTF file BASE if
 // given); OUT receives the deduplicated raw BTF (split part only); the type count,
 // base included, is printed.
