@@ -129,7 +129,30 @@ func TestFuncSameNamedStatics(t *testing.T) {
 			"[5] INT int size=4",
 		},
 	}, {
-		name: "1.32 ambiguous address", shards: twoStatics, img: img, opts: v132,
+		name: "1.32 ambiguous address", shards: twoStatics,
+		img:  execImage(lfsym("helper", T+0x100), lfsym("helper", T+0x200), fsym("later", T+0x300)),
+		opts: Options{Compat: Pahole132, Inputs: LinkedInputs, InconsistentFuncs: true},
+		want: []string{
+			"[1] INT int size=4",
+			"[2] PTR type=1",
+			"[3] INT int size=4",
+		},
+	}, {
+		// pahole 1.32's elf_functions__collect tests a function for ambiguity when
+		// the name-sorted symbols reach the next name: the last name is never
+		// tested (lockd's svcxdr_encode_cookie, soundwire-bus's words_show: two
+		// static functions of one name, the last in their module's symbol table).
+		name: "1.32 the last function in name order is never ambiguous", shards: twoStatics,
+		img: img, opts: Options{Compat: Pahole132, Inputs: LinkedInputs, InconsistentFuncs: true},
+		want: []string{
+			"[1] INT int size=4",
+			"[2] PTR type=1",
+			"[3] INT int size=4",
+			"[4] FUNC_PROTO ret=1 (x:1)",
+			"[5] FUNC helper type=4 linkage=0",
+		},
+	}, {
+		name: "1.32 the last function is still dropped as inconsistent", shards: twoStatics, img: img, opts: v132,
 		want: []string{
 			"[1] INT int size=4",
 			"[2] PTR type=1",

@@ -89,9 +89,17 @@ func newImageIndex(img *Image, opts Options) (*imageIndex, error) {
 		}
 		return 0
 	})
-	for _, f := range x.funcs {
-		// Map iteration is fine here: each entry's flag depends on that entry only.
-		f.ambiguous = ambiguousAddress(f.syms)
+	// pahole 1.32 (elf_functions__collect) tests a function's symbols for ambiguity
+	// when the name-sorted symbols move on to the next name, so the last function
+	// in name order is never tested: its symbols may be at different addresses.
+	// Map iteration is fine here: the maximum does not depend on the order, and
+	// each entry's flag depends on that entry and the maximum only.
+	last := ""
+	for name := range x.funcs {
+		last = max(last, name)
+	}
+	for name, f := range x.funcs {
+		f.ambiguous = name != last && ambiguousAddress(f.syms)
 	}
 	return x, nil
 }
