@@ -55,7 +55,9 @@
 //     "foo.isra.0" and "foo.constprop.0" are one function with three symbols. Symbols
 //     whose suffix contains ".cold" or ".part" are ignored (split-off code, not
 //     functions). A function whose symbols have different non-zero addresses has an
-//     ambiguous address and gets no FUNC (pahole's check skips zero addresses).
+//     ambiguous address and gets no FUNC (pahole's check skips zero addresses),
+//     except the last function in name order: pahole tests a name's symbols when
+//     the sorted symbols reach the next name, and never after the last one.
 //   - Every candidate that passes the 1.24 tests (declaration, named parameters, an
 //     ELF function of that name) is saved, not emitted. After all CUs the saved
 //     states are sorted by name (stably) and each name's states are combined: if any
