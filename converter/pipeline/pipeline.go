@@ -1,6 +1,6 @@
 // Package pipeline runs the converter's stages in one process:
 //
-//	ELF --elfobj/dwarf/encode--> shards --finalize.Combine--> types --dedup--> BTF
+//	ELF --elfobj/dwarf/encode--> shards --finalize.Combine--> types --dedup--> BTF [--distill--> base + split]
 //
 // The command line tool calls it for each verb; the Bazel rules call the tool once per
 // stage (shard per object, then merge). Each stage keeps its own options; Options here
@@ -24,6 +24,7 @@ import (
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/dedup"
+	"github.com/rules-btf/rules_btf/converter/distill"
 	"github.com/rules-btf/rules_btf/converter/elfobj"
 	"github.com/rules-btf/rules_btf/converter/encode"
 	"github.com/rules-btf/rules_btf/converter/finalize"
@@ -35,6 +36,11 @@ type Options struct {
 	Encode   encode.Options
 	Finalize finalize.Options
 	Dedup    dedup.Options
+	// DistilledBase distills split BTF (package distill; pahole's
+	// --btf_features=distilled_base): the result of Merge and Encode is split on a
+	// distilled base, its Base, instead of on the base they were given. It needs a
+	// base.
+	DistilledBase bool
 }
 
 // Range selects the I-th (0-based) of N contiguous ranges of an ELF's compilation
@@ -76,7 +82,8 @@ func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
 // Merge combines shards, given in link order, with the linked image (nil: none) and
 // deduplicates the result. With a base (nil: none), the result is split BTF on it, as
 // for a kernel module on vmlinux: only what the base lacks is emitted, and types equal
-// to base types refer to those.
+// to base types refer to those. With opts.DistilledBase, that split BTF is then
+// distilled: the result's Base is the distilled base (see Options).
 func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Options) (*btf.Spec, error) {
 	combined, err := finalize.Combine(shards, img, opts.Finalize)
 	if err != nil {
@@ -87,9 +94,17 @@ func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Opti
 			return nil, err
 		}
 	}
+	if opts.DistilledBase && base == nil {
+		return nil, fmt.Errorf("distilled base: only split BTF (on a base) can be distilled")
+	}
 	out, _, err := dedup.Dedup(combined, opts.Dedup)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
+	}
+	if opts.DistilledBase {
+		if _, out, err = distill.Distill(out); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -44,6 +44,7 @@ func addConvertFlags(fs *flag.FlagSet) *convertFlags {
 type feature struct {
 	encode func(*encode.Options)
 	final  func(*finalize.Options)
+	pipe   func(*pipeline.Options)
 }
 
 var features = map[string]feature{
@@ -58,6 +59,7 @@ var features = map[string]feature{
 	"optimized_func":     {},                                                                                  // the 1.32 function policy always applies it
 	"decl_tag_kfuncs":    {final: func(o *finalize.Options) { o.TagKfuncs = o.Compat == finalize.Pahole132 }}, // pahole 1.24 has no kfunc tags
 	"reproducible_build": {},                                                                                  // our output is always reproducible
+	"distilled_base":     {pipe: func(o *pipeline.Options) { o.DistilledBase = true }},                        // split BTF only; written as .BTF.base / --base-out
 }
 
 func featureNames() []string {
@@ -105,6 +107,9 @@ func (c *convertFlags) options() (pipeline.Options, error) {
 			}
 			if f.final != nil {
 				f.final(&opts.Finalize)
+			}
+			if f.pipe != nil {
+				f.pipe(&opts)
 			}
 		}
 		return opts, nil

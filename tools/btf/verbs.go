@@ -16,6 +16,7 @@ import (
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/btfdiff"
+	"github.com/rules-btf/rules_btf/converter/distill"
 	"github.com/rules-btf/rules_btf/converter/finalize"
 	"github.com/rules-btf/rules_btf/converter/output"
 	"github.com/rules-btf/rules_btf/converter/pipeline"
@@ -23,9 +24,9 @@ import (
 )
 
 const (
-	encodeUsage = "-o OUT.btf [-j N] [options] ELF"
+	encodeUsage = "-o OUT.btf [-j N] [--base BASE [--base-out OUT.base.btf]] [options] ELF"
 	shardUsage  = "-o OUT.shard [--cus i/N] [options] INPUT"
-	mergeUsage  = "-o OUT.btf [--elf LINKED] [options] SHARD..."
+	mergeUsage  = "-o OUT.btf [--elf LINKED] [--base BASE [--base-out OUT.base.btf]] [options] SHARD..."
 	diffUsage   = "[--ignore KIND,...] [--base BASE] A B"
 	statUsage   = "[--base BASE] FILE"
 )
@@ -36,6 +37,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	jobs := fs.Int("j", runtime.NumCPU(), "number of parallel workers")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
 	elfOut := addELFOutFlag(fs)
+	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
 	prof := addProfileFlags(fs)
 	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
@@ -54,6 +56,9 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDistillFlags("encode", opts, *base, *out, *baseOut); err != nil {
+		return err
+	}
 	order, err := pipeline.ByteOrder(pos[0])
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(spec, order, *out, *elfOut, pos[0])
+	return writeBTF(spec, order, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: pos[0], distilled: opts.DistilledBase})
 }
 
 func runShard(args []string, stdout io.Writer) error {
@@ -106,6 +111,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
 	elfOut := addELFOutFlag(fs)
+	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
 	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
 	if err != nil {
@@ -119,6 +125,9 @@ func runMerge(args []string, stdout io.Writer) error {
 	}
 	opts, err := conv.options()
 	if err != nil {
+		return err
+	}
+	if err := checkDistillFlags("merge", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
 	shards := make([]*shard.Shard, len(pos))
@@ -145,7 +154,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeBTF(spec, order, *out, *elfOut, *elfPath)
+	return writeBTF(spec, order, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: *elfPath, distilled: opts.DistilledBase})
 }
 
 func runDiff(args []string, stdout io.Writer) error {
@@ -242,7 +251,9 @@ func readBase(path string) (*btf.Spec, error) {
 }
 
 // readBTF reads raw BTF, or the .BTF section of an ELF file; split BTF on base if
-// base is not nil.
+// base is not nil. An ELF with a .BTF.base section (a module whose BTF was written
+// with a distilled base) is split BTF on that distilled base; given a base, it is
+// relocated onto it, as the kernel does when it loads the module.
 func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -260,9 +271,36 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		if data, err = sec.Data(); err != nil {
 			return nil, fmt.Errorf("%s: .BTF: %w", path, err)
 		}
+		if sec := f.Section(".BTF.base"); sec != nil {
+			return readDistilled(path, sec, data, base)
+		}
 	}
 	s, err := btf.Parse(data, base)
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// readDistilled parses the .BTF section data of the ELF file path on its distilled
+// base, the section sec, and relocates it onto base if base is not nil.
+func readDistilled(path string, sec *elf.Section, data []byte, base *btf.Spec) (*btf.Spec, error) {
+	raw, err := sec.Data()
+	if err != nil {
+		return nil, fmt.Errorf("%s: .BTF.base: %w", path, err)
+	}
+	dist, err := btf.Parse(raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: .BTF.base: %w", path, err)
+	}
+	s, err := btf.Parse(data, dist)
+	if err != nil {
+		return nil, fmt.Errorf("%s: .BTF on .BTF.base: %w", path, err)
+	}
+	if base == nil {
+		return s, nil
+	}
+	if s, err = distill.Relocate(s, base); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
@@ -272,35 +310,82 @@ func addELFOutFlag(fs *flag.FlagSet) *string {
 	return fs.String("elf-out", "", "also (or instead of -o) write a copy of the ELF to `file`, with its .BTF section added or replaced; no existing section moves and the program headers stay as they were")
 }
 
-// writeBTF writes s atomically: raw to rawPath, and as the .BTF section of a copy of
-// the ELF file elfPath to elfOut (either may be empty). Both are prepared before
-// either is written, so an error leaves neither behind.
-func writeBTF(s *btf.Spec, order binary.ByteOrder, rawPath, elfOut, elfPath string) error {
-	data, err := s.Marshal(btf.MarshalOptions{ByteOrder: order})
+func addBaseOutFlag(fs *flag.FlagSet) *string {
+	return fs.String("base-out", "", "with --btf_features=...,distilled_base: write the distilled base (raw BTF, what --elf-out puts in .BTF.base) to `file`; -o is then split BTF on it")
+}
+
+// checkDistillFlags checks the flags of a verb that may distill its output: a
+// distilled base needs a base to distill, and a raw output (-o) of distilled split
+// BTF is useless without its distilled base (--base-out).
+func checkDistillFlags(verb string, opts pipeline.Options, base, out, baseOut string) error {
+	switch {
+	case opts.DistilledBase && base == "":
+		return fmt.Errorf("%w: btf %s: --btf_features=distilled_base needs --base: only split BTF is distilled", errUsage, verb)
+	case opts.DistilledBase && out != "" && baseOut == "":
+		return fmt.Errorf("%w: btf %s: with --btf_features=distilled_base, -o needs --base-out for the distilled base it is split on", errUsage, verb)
+	case !opts.DistilledBase && baseOut != "":
+		return fmt.Errorf("%w: btf %s: --base-out needs --btf_features=...,distilled_base", errUsage, verb)
+	}
+	return nil
+}
+
+// outputs are the files a verb writes; empty names are not written.
+type outputs struct {
+	raw   string // -o: raw BTF
+	base  string // --base-out: the distilled base, raw
+	elf   string // --elf-out: a copy of elfIn with .BTF (and .BTF.base) added or replaced
+	elfIn string
+	// distilled: the BTF is split on a distilled base (its Base), which goes to
+	// base and to the ELF's .BTF.base section.
+	distilled bool
+}
+
+// writeBTF writes s atomically to the outputs. With o.distilled, s is split BTF on
+// a distilled base (pipeline.Options.DistilledBase), its Base, which goes to the
+// base output and to the ELF's .BTF.base section, after .BTF, as pahole adds them. Everything is prepared before anything is written, so an error
+// leaves no output behind.
+func writeBTF(s *btf.Spec, order binary.ByteOrder, o outputs) error {
+	mo := btf.MarshalOptions{ByteOrder: order}
+	data, err := s.Marshal(mo)
 	if err != nil {
 		return err
 	}
+	var baseData []byte
+	if o.distilled {
+		if baseData, err = s.Base.Marshal(mo); err != nil {
+			return err
+		}
+	}
 	var withBTF []byte
 	perm := os.FileMode(0o644)
-	if elfOut != "" {
-		img, err := os.ReadFile(elfPath)
+	if o.elf != "" {
+		img, err := os.ReadFile(o.elfIn)
 		if err != nil {
 			return err
 		}
 		if withBTF, err = output.AddSection(img, ".BTF", data); err != nil {
-			return fmt.Errorf("%s: %w", elfPath, err)
+			return fmt.Errorf("%s: %w", o.elfIn, err)
 		}
-		if fi, err := os.Stat(elfPath); err == nil {
+		if baseData != nil {
+			if withBTF, err = output.AddSection(withBTF, ".BTF.base", baseData); err != nil {
+				return fmt.Errorf("%s: %w", o.elfIn, err)
+			}
+		}
+		if fi, err := os.Stat(o.elfIn); err == nil {
 			perm = fi.Mode().Perm() // an executable stays executable
 		}
 	}
-	if rawPath != "" {
-		if err := output.WriteFileAtomic(rawPath, data, 0o644); err != nil {
+	for _, f := range []struct {
+		path string
+		data []byte
+		perm os.FileMode
+	}{{o.raw, data, 0o644}, {o.base, baseData, 0o644}, {o.elf, withBTF, perm}} {
+		if f.path == "" {
+			continue
+		}
+		if err := output.WriteFileAtomic(f.path, f.data, f.perm); err != nil {
 			return err
 		}
-	}
-	if elfOut != "" {
-		return output.WriteFileAtomic(elfOut, withBTF, perm)
 	}
 	return nil
 }
