@@ -76,18 +76,22 @@
 //
 // Relocate undoes the distillation against a full base (the kernel's vmlinux BTF),
 // as the kernel does at module load. Each distilled base type must match exactly one
-// base type: of the same name; for INT, FLOAT and ENUM also the same size (ENUM
-// matches ENUM or ENUM64, INT also the same encoding); a FWD matches a FWD of the same
-// kind_flag, or a STRUCT whose kind_flag is clear or a UNION whose kind_flag is set
-// (libbpf compares the kind_flag, which for STRUCT and UNION means bitfield members).
-// A STRUCT or UNION matches any of those kinds by name; by name and size when the
-// base has several composites of that name, or when a split composite embeds it
-// (through typedefs, qualifiers and arrays, not pointers): an embedded struct must
-// not have changed size. Two matches, or none, is an error. Then base references are
-// rewritten to the matched IDs and split IDs move up to continue the full base. The
-// relocated split BTF is not deduplicated again: the copies of pass 3 stay, so it is
-// equivalent to the module's original split BTF (the same type graph), not equal.
+// base type of its name. The candidates are the base's named INT, FLOAT, ENUM and
+// ENUM64 of the same size, FWDs, and STRUCTs and UNIONs (of the same size where the
+// base has several composites of that name). A distilled INT matches an INT of the
+// same encoding, a FLOAT a FLOAT, an ENUM an ENUM or ENUM64, a FWD a FWD of the same
+// kind_flag, a STRUCT whose kind_flag is clear or a UNION whose kind_flag is set
+// (libbpf compares kind_flag, which for STRUCT and UNION means bitfield members). A
+// distilled STRUCT or UNION matches any candidate, but one that a split struct or
+// union embeds (through typedefs, qualifiers and arrays, not pointers) must keep its
+// size, until it has a match: embedding a struct that changed size is invalid. Two
+// matches, or none, is an error. Then base references are rewritten to the matched
+// IDs and split IDs move up to continue the full base. The relocated split BTF is
+// not deduplicated again: the copies of pass 3 stay, so it is equivalent to the
+// module's original split BTF (the same type graph), not equal.
 //
 // Where this differs from libbpf: errors name the offending type and are returned,
-// not printed; the input Specs are never modified.
+// not printed; the input Specs are never modified; base composites that share a
+// name are counted by name, where libbpf counts them by string offset (the same for
+// BTF with deduplicated strings, as pahole's and the kernel's is).
 package distill
