@@ -10,6 +10,7 @@
 #   - the same bytes from encode -j 1, 2, 8, from N = 1, 2, 7, 64 CU-range shards merged, and
 #     from Bazel (//bench/vmlinux: 7 and 64 BtfConvert actions + one BtfMerge)
 #   - the kernel accepts the output (BPF_BTF_LOAD; skipped when not root)
+#   - LTO and dwz input (committed fixtures): equal to pahole, and unsplit by CU ranges
 #   - kernel modules: split BTF on vmlinux.btf (btf encode --base), one summary line per
 #     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode);
 #     and the kernel accepts each (base + split loaded as one blob)
@@ -114,6 +115,24 @@ for mode in $modes; do
   else
     echo "SKIP  vmlinux $mode: the kernel accepts it (not root)"
   fi
+done
+
+# LTO and dwz: units that refer to each other (tools/btf/testdata/lto, built from
+# examples/c with gcc/clang -flto and dwz; pahole's BTF for them committed beside them).
+# Equal to pahole, and the same bytes from 3 CU-range shards merged as from encode.
+for mode in $modes; do
+  if [ $mode = 124 ]; then flags=("${F124[@]}" --btf_encode_force); else flags=("${F132[@]}"); fi
+  for bin in tools/btf/testdata/lto/*-lto tools/btf/testdata/lto/*-lto-noinline tools/btf/testdata/lto/*-dwz; do
+    ref=$bin.pahole$mode.btf
+    [ -f "$ref" ] || continue # pahole 1.24 writes no BTF for the dwz fixture
+    name=$(basename "$bin")
+    check "lto $name $mode: equal to pahole ${mode:0:1}.${mode:1}; 3 CU-range shards give the same bytes" bash -c '
+      btf=$1 bin=$2 ref=$3 out=$4; shift 4
+      "$btf" encode "$@" -o "$out" "$bin" && "$btf" diff "$out" "$ref" || exit 1
+      for i in 1 2 3; do "$btf" shard --cus $i/3 "$@" -o "$out.$i" "$bin" || exit 1; done
+      "$btf" merge "$@" --elf "$bin" -o "$out.m" "$out.1" "$out.2" "$out.3" && cmp "$out.m" "$out"' \
+      _ "$btf" "$bin" "$ref" "$work/lto.btf" "${flags[@]}"
+  done
 done
 
 # Modules: split BTF on the base pahole used, compared with pahole's split BTF.
