@@ -544,21 +544,29 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 	if err != nil {
 		return err
 	}
+	// pahole 1.32 checks the functions it saves, in DIE order (packed.go).
+	uncertain := false
+	if allNamed && e.opts.Compat != Compat124 {
+		if uncertain, err = e.uncertainParamLoc(n); err != nil {
+			return err
+		}
+	}
 	id := e.shard.Types.Add(pt)
 	e.shard.Funcs = append(e.shard.Funcs, shard.Func{
-		Name:             name,
-		Proto:            id,
-		CU:               e.cu,
-		External:         external,
-		Inline:           n.inline == 1 || n.inline == 3, // DW_INL_inlined, DW_INL_declared_inlined
-		HasLowPC:         n.flags&fLowPC != 0,
-		LowPC:            n.lowPC,
-		AllParamsNamed:   allNamed,
-		OptimizedParams:  pf.optimized,
-		UnexpectedReg:    pf.unexpectedReg,
-		ReorderedParams:  pf.reordered,
-		SignatureChanged: pf.signatureChanged,
-		DeclTags:         tags,
+		Name:              name,
+		Proto:             id,
+		CU:                e.cu,
+		External:          external,
+		Inline:            n.inline == 1 || n.inline == 3, // DW_INL_inlined, DW_INL_declared_inlined
+		HasLowPC:          n.flags&fLowPC != 0,
+		LowPC:             n.lowPC,
+		AllParamsNamed:    allNamed,
+		OptimizedParams:   pf.optimized,
+		UnexpectedReg:     pf.unexpectedReg,
+		ReorderedParams:   pf.reordered,
+		SignatureChanged:  pf.signatureChanged,
+		UncertainParamLoc: uncertain,
+		DeclTags:          tags,
 	})
 	return nil
 }

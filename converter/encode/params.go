@@ -54,13 +54,18 @@ import (
 // functions.
 
 // paramInfo is what the analysis needs of one formal parameter of a
-// subprogram: its location facts, possibly shared from concrete copies.
+// subprogram: its location facts, possibly shared from concrete copies. The
+// slots of struct and union nodes hold instead what packed.go infers of their
+// layout, per CU.
 type paramInfo struct {
 	size  uint64
 	reg   int8 // noReg if unknown
 	loc   bool // DW_AT_location
 	konst bool // DW_AT_const_value
 	mem   bool // passed in memory
+
+	packed   uint8  // a struct: packedUnknown, packedNo or packedYes (inferPacked)
+	natAlign uint16 // a struct or union: its natural alignment once computed (typeNaturalAlign)
 }
 
 // abi describes the argument registers of the file's architecture
@@ -69,6 +74,10 @@ type abi struct {
 	regs    []int8 // DWARF register numbers of the argument registers, in order
 	twoRegs bool   // aggregates of up to two words take two registers
 }
+
+// nrRegParams is pahole's arch__nr_register_params: how many parameters the
+// architecture passes in registers, 0 for architectures pahole does not know.
+func (a abi) nrRegParams() int { return len(a.regs) }
 
 func abiOf(m elf.Machine) abi {
 	switch m {
@@ -117,7 +126,8 @@ func (e *encoder) isParamOfSubprogram(i int) bool {
 
 // analyzeParams fills e.params for every formal parameter of a subprogram of
 // the unit and shares concrete parameters' facts with their abstract origins,
-// in DIE order, as pahole's recoding pass does.
+// in DIE order, as pahole's recoding pass does. The other slots start the CU
+// empty (packed.go's memo).
 func (e *encoder) analyzeParams() {
 	if cap(e.params) < len(e.nodes) {
 		e.params = make([]paramInfo, len(e.nodes))
