@@ -26,7 +26,9 @@
 //     1.31, flattens them into one ARRAY[6] of int.
 //     For each formal parameter of a subprogram, where it is on entry gives
 //     the candidates' OptimizedParams, UnexpectedReg, ReorderedParams and
-//     SignatureChanged (params.go), which pahole 1.32 decides on.
+//     SignatureChanged (params.go), which pahole 1.32 decides on; and
+//     UncertainParamLoc for a named struct passed on the stack that pahole
+//     1.32 infers to be packed (packed.go).
 //  3. If an array was emitted and the CU has no base type named "int", append
 //     one (4 bytes, signed) as the arrays' index type, as pahole does.
 //  4. DECL_TAGs for btf_decl_tag annotations of structs, unions, their members
