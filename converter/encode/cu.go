@@ -80,7 +80,7 @@ type encoder struct {
 	shard   *shard.Shard
 	relocED bool
 
-	unitOff uint64      // the unit being read, for errors
+	unitOff uint64 // the unit being read, for errors
 	u       *dwarf.Unit
 	base    uint64 // the group's units span .debug_info [base, end)
 	end     uint64
