@@ -8,13 +8,16 @@
 #   rss       peak resident set size in MB (the largest single process, for a script
 #             that runs many)
 # plus any line "bench-metric NAME VALUE" the command prints (e.g. the time of one phase,
-# measured inside the process). bench_table prints the medians in a fixed format:
+# measured inside the process; NAME ends in _s for seconds). bench_table prints the
+# medians in a fixed format:
 #
 #   == TITLE (N runs, interleaved; ratio = ours / peer)
-#   measure                   |  peer median |  ours median |  ratio
-#   wall s                    |        8.170 |       10.560 |   1.29
-#   ...
-#   peak RSS MB (max of runs) |          484 |         1824 |   3.77
+#   measure                      |  peer median |  ours median |  ratio
+#   wall s                       |        8.170 |       10.560 |   1.29
+#   CPU s (user+sys)             |        8.680 |       15.180 |   1.75
+#   peak RSS MB (median)         |          484 |         1824 |   3.77
+#   peak RSS MB (max of runs)    |          486 |         1830 |   3.77
+#   dedup_s                      |        1.315 |        4.284 |   3.26
 #
 # Scripts call bench_init first (work directory, cleanup, /usr/bin/time) and may then use
 # bench_btf (builds the CLI), bench_pkg (installs a missing Debian package), bench_chroot
@@ -151,7 +154,7 @@ bench_max() {
 # With BENCH_WALL_ONLY set, no CPU and RSS: for a side whose work is done by a server
 # (Bazel), /usr/bin/time only sees the client.
 bench_table() {
-  local title=$1 runs m label p o
+  local title=$1 runs m f
   runs=$(awk '$1 == "ours" && $2 == "wall"' "$BENCH_WORK/results" | wc -l)
   printf '\n== %s (%d runs, interleaved; ratio = ours / peer)\n' "$title" "$runs"
   [ $# -ge 3 ] && printf '   peer: %s\n   ours: %s\n' "$2" "$3"
@@ -163,7 +166,8 @@ bench_table() {
     bench_row "peak RSS MB (max of runs)" "$(bench_max peer rss)" "$(bench_max ours rss)" %.0f
   fi
   for m in $(awk '$2 != "wall" && $2 != "cpu" && $2 != "rss" && !seen[$2]++ { print $2 }' "$BENCH_WORK/results"); do
-    bench_row "$m" "$(bench_median peer "$m")" "$(bench_median ours "$m")"
+    case $m in *_s) f=%.3f ;; *) f=%g ;; esac # seconds, or a count
+    bench_row "$m" "$(bench_median peer "$m")" "$(bench_median ours "$m")" "$f"
   done
 }
 
