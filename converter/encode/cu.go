@@ -94,7 +94,9 @@ type encoder struct {
 	params  []paramInfo // by node index: formal parameters of subprograms (analyzeParams)
 	offIdx  []int32     // DIE offset - base -> node index + 1
 	cu      uint32
-	types   []btf.Type // this CU's types, local IDs from 1
+	types   []btf.Type   // this CU's types, local IDs from 1
+	mbuf    []btf.Member // the members of the type being built (keepMembers)
+	marena  []btf.Member // where kept member lists are carved from
 }
 
 func (e *encoder) errf(off uint64, format string, args ...any) error {

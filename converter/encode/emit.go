@@ -404,9 +404,32 @@ func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool)
 		if bitfield != 0 || bitOffset%8 != 0 {
 			t.KindFlag = true
 		}
-		t.Members = append(t.Members, btf.Member{Name: m.name, Type: g(e.resolve(m.typ)), Offset: uint32(bitOffset), Size: bitfield})
+		e.mbuf = append(e.mbuf, btf.Member{Name: m.name, Type: g(e.resolve(m.typ)), Offset: uint32(bitOffset), Size: bitfield})
 	}
+	t.Members = e.keepMembers()
 	return t
+}
+
+// memberChunk is how many members the encoder allocates at a time: a vmlinux-sized
+// input has millions of struct members, enumerators and parameters, and one
+// allocation per type's list would dominate the encoder's allocations.
+const memberChunk = 1 << 14
+
+// keepMembers returns a copy of e.mbuf (nil if empty) carved from the encoder's
+// member arena, and empties e.mbuf. The copy's capacity is its length, so that
+// appending to it never writes into a neighbour's members.
+func (e *encoder) keepMembers() []btf.Member {
+	n := len(e.mbuf)
+	if n == 0 {
+		return nil
+	}
+	if cap(e.marena)-len(e.marena) < n {
+		e.marena = make([]btf.Member, 0, max(memberChunk, n))
+	}
+	k := len(e.marena)
+	e.marena = append(e.marena, e.mbuf...)
+	e.mbuf = e.mbuf[:0]
+	return e.marena[k : k+n : k+n]
 }
 
 // enum follows btf_encoder__add_enum_type, with libbpf's rule that a negative
@@ -443,8 +466,9 @@ func (e *encoder) enum(n *node) btf.Type {
 				v = uint64(uint32(v))
 			}
 		}
-		t.Members = append(t.Members, btf.Member{Name: en.name, Value: v})
+		e.mbuf = append(e.mbuf, btf.Member{Name: en.name, Value: v})
 	}
+	t.Members = e.keepMembers()
 	return t
 }
 
@@ -466,14 +490,15 @@ func (e *encoder) proto(ret, params *node, g func(btf.TypeID) btf.TypeID) btf.Ty
 					typ = o.typ
 				}
 			}
-			t.Members = append(t.Members, btf.Member{Name: name, Type: g(e.resolve(typ))})
+			e.mbuf = append(e.mbuf, btf.Member{Name: name, Type: g(e.resolve(typ))})
 		case dwarf.TagUnspecifiedParameters:
 			varargs = true
 		}
 	}
 	if varargs {
-		t.Members = append(t.Members, btf.Member{})
+		e.mbuf = append(e.mbuf, btf.Member{})
 	}
+	t.Members = e.keepMembers()
 	return t
 }
 
