@@ -295,7 +295,9 @@ func (f *File) readSymbols() (syms []Symbol, err error) {
 }
 
 // DWARF holds the debug sections' bytes, ready for a DWARF decoder. Missing
-// sections are nil.
+// sections are nil. Str and LineStr are in Go memory, never in the file's mapping:
+// strings that alias them (unsafe.String) stay valid after Close, and keep the
+// section alive, as long as they are referenced.
 type DWARF struct {
 	Info, Abbrev, Str, LineStr, StrOffsets, Addr []byte
 	Ranges, Rnglists, Loc, Loclists              []byte
@@ -364,6 +366,9 @@ func (f *File) loadDWARF() (*DWARF, error) {
 		}
 		*dst[i] = data
 	}
+	// The string sections are copied out of the mapping: names decoded from
+	// DWARF may then alias them (see the DWARF type) and outlive the File.
+	d.Str, d.LineStr = bytes.Clone(d.Str), bytes.Clone(d.LineStr)
 	return d, nil
 }
 

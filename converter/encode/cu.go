@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/dwarf"
@@ -76,7 +77,7 @@ type encoder struct {
 	opts    Options
 	excl    map[uint64]bool
 	rd      *dwarf.Reader
-	strs    map[uint64]string // interned strings by section<<62 | offset
+	inline  map[string]string // interned inline strings (str)
 	shard   *shard.Shard
 	relocED bool
 
@@ -103,17 +104,27 @@ func (e *encoder) errf(off uint64, format string, args ...any) error {
 	return &dwarf.DecodeError{Unit: e.unitOff, Offset: off, Err: fmt.Errorf(format, args...)}
 }
 
+// str returns the string ref names. Strings in .debug_str and .debug_line_str
+// alias the section (which elfobj keeps in Go memory for this): no allocation and
+// no look-up for the millions of names of a vmlinux-sized input, as pahole's
+// char pointers into libdw's data. Inline strings (DW_FORM_string, in
+// .debug_info, which stays mapped) are copied, and interned by content.
 func (e *encoder) str(ref dwarf.StrRef) (string, error) {
-	key := uint64(ref.Sec)<<62 | ref.Off
-	if s, ok := e.strs[key]; ok {
-		return s, nil
-	}
 	b, err := e.data.Str(ref)
 	if err != nil {
 		return "", err
 	}
-	s := string(b)
-	e.strs[key] = s
+	if len(b) == 0 {
+		return "", nil
+	}
+	if ref.Sec == dwarf.StrSecStr || ref.Sec == dwarf.StrSecLineStr {
+		return unsafe.String(unsafe.SliceData(b), len(b)), nil
+	}
+	s, ok := e.inline[string(b)]
+	if !ok {
+		s = string(b)
+		e.inline[s] = s
+	}
 	return s, nil
 }
 

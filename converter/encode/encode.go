@@ -242,7 +242,7 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 	e := &encoder{
 		file: f, data: d, sec: sec, opts: opts, excl: excl,
 		rd:      d.NewReader(),
-		strs:    make(map[uint64]string, 1024),
+		inline:  make(map[string]string, 1024),
 		shard:   &shard.Shard{Source: source, Types: btf.NewSpec(), Linked: linkedImage(f)},
 		relocED: f.Type == elf.ET_REL,
 		abi:     abiOf(f.Machine),
