@@ -116,7 +116,7 @@ def emit_merge(ctx, *, tool, shards, out, elf = None, base = None, flags = []):
         toolchain = None,
     )
 
-def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flags = []):
+def emit_module(ctx, *, tool, ko, base, out, elf_out = None, distilled_base = None, shards = None, flags = []):
     """Declares one BtfModule action: split BTF of one kernel module on a base.
 
     Without shards: `btf encode -o OUT --base BASE [flags] KO` converts the module's DWARF
@@ -128,6 +128,11 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flag
     With elf_out, the same run also writes a copy of KO with a .BTF section holding that
     BTF (`--elf-out`), as the kernel build does after linking a module.
 
+    With distilled_base (flags then ask for `--btf_features=...,distilled_base`), out is
+    split BTF on a distilled base that the same run writes to distilled_base
+    (`--base-out`), and elf_out gets it as .BTF.base, as pahole does for out-of-tree
+    modules.
+
     Args:
       ctx: the rule context.
       tool: FilesToRunProvider of the btf tool.
@@ -135,6 +140,7 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flag
       base: File, the base BTF (raw, or an ELF with .BTF).
       out: File, the split BTF to write (raw).
       elf_out: optional File, the copy of ko with .BTF to write.
+      distilled_base: optional File, the distilled base BTF to write (raw).
       shards: optional depset of File, the module's shards in link order. Not flattened.
       flags: list of strings, extra flags of `btf encode` or `btf merge`.
     """
@@ -167,6 +173,9 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, shards = None, flag
     if elf_out:
         head.add("--elf-out", elf_out)
         outputs.append(elf_out)
+    if distilled_base:
+        head.add("--base-out", distilled_base)
+        outputs.append(distilled_base)
     ctx.actions.run(
         executable = tool,
         arguments = [head, args],

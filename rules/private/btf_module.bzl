@@ -46,11 +46,29 @@ def _module_path(ctx, ko):
         path = path[len(ctx.label.package) + 1:]
     return path
 
+def _distilled(flags):
+    """Whether flags ask for a distilled base: pahole's feature distilled_base.
+
+    Args:
+      flags: list of strings, the `flags` attribute.
+
+    Returns:
+      bool. The last --btf_features flag decides, as in the btf tool.
+    """
+    wanted = False
+    for f in flags:
+        if f.startswith("--btf_features="):
+            wanted = "distilled_base" in f[len("--btf_features="):].split(",")
+    return wanted
+
 def _declare_module(ctx, *, tool, ko, base, prefix, shards = None):
     path = _module_path(ctx, ko)
     stem = path[:-len("." + _KO_EXTENSION)] if path.endswith("." + _KO_EXTENSION) else path
     out = ctx.actions.declare_file("{}/{}.btf".format(prefix, stem))
     elf_out = ctx.actions.declare_file("{}/{}".format(prefix, path)) if ctx.attr.elf_output else None
+    distilled_base = None
+    if _distilled(ctx.attr.flags):
+        distilled_base = ctx.actions.declare_file("{}/{}.base.btf".format(prefix, stem))
     emit_module(
         ctx,
         tool = tool,
@@ -58,18 +76,21 @@ def _declare_module(ctx, *, tool, ko, base, prefix, shards = None):
         base = base,
         out = out,
         elf_out = elf_out,
+        distilled_base = distilled_base,
         shards = shards,
         flags = ctx.attr.flags,
     )
-    return struct(ko = ko, btf = out, elf = elf_out)
+    return struct(ko = ko, btf = out, distilled_base = distilled_base, elf = elf_out)
 
 def _outputs(modules, base):
     btfs = [m.btf for m in modules]
+    bases = [m.distilled_base for m in modules if m.distilled_base]
     elfs = [m.elf for m in modules if m.elf]
     return [
-        DefaultInfo(files = depset(btfs + elfs)),
+        DefaultInfo(files = depset(btfs + bases + elfs)),
         OutputGroupInfo(
             btf = depset(btfs),
+            distilled_base = depset(bases),
             elf = depset(elfs),
         ),
         BtfModulesInfo(modules = modules, base = base),
@@ -131,7 +152,10 @@ _COMMON_ATTRS = {
     ),
     "flags": attr.string_list(
         doc = "Extra flags of `btf encode` (of `btf merge` with deps), e.g. " +
-              "`--btf_gen_floats`; the base must have been built with the same ones.",
+              "`--btf_gen_floats`; the base must have been built with the same ones. " +
+              "With `--btf_features=...,distilled_base` each module's BTF is split on a " +
+              "distilled base, written as `<module>.base.btf` (and as .BTF.base in the " +
+              "`elf_output` copy), as pahole does for out-of-tree modules.",
     ),
     "tool": attr.label(
         default = Label("//tools/btf"),

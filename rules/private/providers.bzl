@@ -26,8 +26,11 @@ BtfModulesInfo = provider(
 btf_module gives one entry, btf_modules one per .ko, in srcs order.
 """,
     fields = {
-        "modules": "list of struct(ko, btf, elf): ko the module's File as given, btf its " +
-                   "split BTF (raw), elf the copy of ko with .BTF or None when not asked for.",
+        "modules": "list of struct(ko, btf, distilled_base, elf): ko the module's File " +
+                   "as given, btf its split BTF (raw), distilled_base the distilled base btf " +
+                   "is split on (raw; None unless flags ask for distilled_base, btf is then " +
+                   "split on base), elf the copy of ko with .BTF (and .BTF.base) or None " +
+                   "when not asked for.",
         "base": "File: the base BTF (raw, or an ELF with .BTF) every module's BTF continues.",
     },
 )

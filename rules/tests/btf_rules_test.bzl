@@ -240,6 +240,44 @@ modules_test = analysistest.make(
     attrs = {"kos": attr.string_list(doc = "The .ko paths in the package, in srcs order.")},
 )
 
+def _distilled_modules_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = _actions(env, "BtfModule")
+    info = target[BtfModulesInfo]
+    asserts.equals(env, 2, len(actions), "one BtfModule action per module")
+    asserts.equals(env, 2, len(info.modules))
+    bases = []
+    for i, a in enumerate(actions):
+        if i >= len(info.modules):
+            break
+        m = info.modules[i]
+        stem = m.ko.basename[:-len(".ko")]
+        asserts.true(env, m.distilled_base != None, "flags ask for distilled_base")
+        if not m.distilled_base:
+            continue
+        asserts.equals(env, "{}/{}/mods/{}.base.btf".format(target.label.package, target.label.name, stem), m.distilled_base.short_path)
+        asserts.equals(env, sorted([m.btf.path, m.distilled_base.path, m.elf.path]), sorted([f.path for f in a.outputs.to_list()]))
+        asserts.equals(env, [a.argv[1], "-o", m.btf.path, "--elf-out", m.elf.path, "--base-out", m.distilled_base.path], a.argv[1:8])
+        bases.append(m.distilled_base)
+    asserts.equals(env, bases, target[OutputGroupInfo].distilled_base.to_list())
+    asserts.equals(env, [m.btf for m in info.modules] + bases + [m.elf for m in info.modules], target[DefaultInfo].files.to_list())
+    return analysistest.end(env)
+
+distilled_modules_test = analysistest.make(_distilled_modules_test_impl)
+
+def _no_distill_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    for m in target[BtfModulesInfo].modules:
+        asserts.equals(env, None, m.distilled_base, "a later --btf_features without distilled_base wins")
+    for a in _actions(env, "BtfModule"):
+        asserts.false(env, "--base-out" in a.argv, "no --base-out")
+    asserts.equals(env, [], target[OutputGroupInfo].distilled_base.to_list())
+    return analysistest.end(env)
+
+no_distill_test = analysistest.make(_no_distill_test_impl)
+
 def _module_of_shards_test_impl(ctx):
     env = analysistest.begin(ctx)
     target = analysistest.target_under_test(env)
