@@ -14,6 +14,8 @@
 #   - kernel modules: split BTF on vmlinux.btf (btf encode --base), one summary line per
 #     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode);
 #     and the kernel accepts each (base + split loaded as one blob)
+#   - distilled base (1.32 mode): .BTF and .BTF.base equal to pahole 1.32's, byte for byte,
+#     for every 10th module of the sample
 #
 # Usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]
 #   --modes    which pahole generations to check (default both)
@@ -175,6 +177,39 @@ for mode in $modes; do
     failed=$((failed + 1))
   fi
 done
+
+# Distilled base (1.32 mode, pahole's distilled_base, as Linux passes it for out-of-tree
+# modules): .BTF and .BTF.base of our ELF copy byte-identical to those pahole 1.32 -J
+# writes into a copy of the module, for the module sample (every 10th of it). pahole only
+# distills with -J, and needs an objcopy (LLVM_OBJCOPY).
+chroot=${OFFLINE_BAZEL_HOME:-/opt/offline-bazel}/sidroot
+case " $modes " in *" 132 "*) distill=true ;; *) distill=false ;; esac
+if $distill && [ -s "$list" ] && [ -x "$chroot/usr/bin/pahole" ] && [ "$(id -u)" = 0 ]; then
+  pdir=$chroot/tmp/rules_btf-distill.$$
+  mkdir -p "$pdir" && cp "$K/vmlinux.btf" "$pdir/base.btf"
+  D=(--lang_exclude=rust --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs,distilled_base)
+  n=0 eq=0 bad=()
+  for m in $(awk 'NR % 10 == 1' "$list"); do
+    n=$((n + 1)); name=$(basename "$m" .ko)
+    cp "$K/modules/$m" "$pdir/$name.ko" && chmod u+w "$pdir/$name.ko"
+    if chroot "$chroot" env LLVM_OBJCOPY=objcopy pahole -J "${D[@]}" --btf_base "/tmp/rules_btf-distill.$$/base.btf" "/tmp/rules_btf-distill.$$/$name.ko" >/dev/null 2>&1 &&
+       objcopy --dump-section .BTF="$work/p.btf" --dump-section .BTF.base="$work/p.base" "$pdir/$name.ko" /dev/null &&
+       "$btf" encode -j 1 --compat 1.32 "${D[@]}" --base "$K/vmlinux.btf" -o "$work/o.btf" --base-out "$work/o.base" --elf-out "$work/o.ko" "$K/modules/$m" >/dev/null 2>&1 &&
+       objcopy --dump-section .BTF="$work/e.btf" --dump-section .BTF.base="$work/e.base" "$work/o.ko" /dev/null &&
+       cmp -s "$work/p.btf" "$work/e.btf" && cmp -s "$work/p.base" "$work/e.base" && cmp -s "$work/o.btf" "$work/e.btf"; then
+      eq=$((eq + 1))
+    else
+      bad+=("$m")
+    fi
+    rm -f "$pdir/$name.ko" "$work"/[peo].btf "$work"/[peo].base "$work/o.ko"
+  done
+  rm -rf "$pdir"
+  name="modules 132: distilled .BTF and .BTF.base byte-identical to pahole 1.32: $eq/$n"
+  if [ "$eq" = "$n" ]; then printf 'PASS  %s\n' "$name"; passed=$((passed + 1)); else
+    printf 'FAIL  %s\n' "$name"; printf '      %s\n' "${bad[@]:0:10}"; failed=$((failed + 1)); fi
+elif $distill && [ -s "$list" ]; then
+  echo "SKIP  modules 132: distilled base (needs root and the sid chroot's pahole 1.32)"
+fi
 
 echo "fidelity: $passed passed, $failed failed"
 [ $failed = 0 ]
