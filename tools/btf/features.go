@@ -81,10 +81,12 @@ func (c *convertFlags) options() (pipeline.Options, error) {
 	case "1.32":
 		opts.Encode.Compat = encode.Compat132
 		opts.Finalize.Compat = finalize.Pahole132
-		// pahole 1.32 as distributions ship it links libbpf 1.7.0, whose split-BTF
-		// dedup never matches a module typedef to its base twin (fixed after 1.7.0;
-		// see package dedup). Its module BTF keeps those local copies; so do we.
-		opts.Dedup.BaseTypedefsUnmatched = true
+		// pahole 1.32 as distributions ship it links libbpf 1.7.0, whose dedup
+		// differs from 1.1's (package dedup, "libbpf 1.7.0"): typedefs are matched
+		// by the struct pass's graph walk, a module typedef never finds its base
+		// twin (fixed after 1.7.0), and the identical-types fallback covers every
+		// kind, comparing arrays by length only. Its module BTF shows all three.
+		opts.Dedup.Libbpf170 = true
 	default:
 		return opts, fmt.Errorf("%w: --compat %q: want 1.24 or 1.32", errUsage, c.compat)
 	}
