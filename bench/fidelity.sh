@@ -15,7 +15,7 @@
 #     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode);
 #     and the kernel accepts each (base + split loaded as one blob)
 #   - distilled base (1.32 mode): .BTF and .BTF.base equal to pahole 1.32's, byte for byte,
-#     for every 10th module of the sample
+#     for about 25 modules of the sample
 #
 # Usage: bench/fidelity.sh [--no-fetch] [--modes 124,132] [--modules all|N]
 #   --modes    which pahole generations to check (default both)
@@ -180,7 +180,7 @@ done
 
 # Distilled base (1.32 mode, pahole's distilled_base, as Linux passes it for out-of-tree
 # modules): .BTF and .BTF.base of our ELF copy byte-identical to those pahole 1.32 -J
-# writes into a copy of the module, for the module sample (every 10th of it). pahole only
+# writes into a copy of the module, for about 25 modules of the sample. pahole only
 # distills with -J, and needs an objcopy (LLVM_OBJCOPY).
 chroot=${OFFLINE_BAZEL_HOME:-/opt/offline-bazel}/sidroot
 case " $modes " in *" 132 "*) distill=true ;; *) distill=false ;; esac
@@ -189,7 +189,8 @@ if $distill && [ -s "$list" ] && [ -x "$chroot/usr/bin/pahole" ] && [ "$(id -u)"
   mkdir -p "$pdir" && cp "$K/vmlinux.btf" "$pdir/base.btf"
   D=(--lang_exclude=rust --btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs,distilled_base)
   n=0 eq=0 bad=()
-  for m in $(awk 'NR % 10 == 1' "$list"); do
+  step=$(( $(wc -l < "$list") / 25 )); [ "$step" -ge 1 ] || step=1
+  for m in $(awk -v s="$step" 'NR % s == 1 || s == 1' "$list"); do
     n=$((n + 1)); name=$(basename "$m" .ko)
     cp "$K/modules/$m" "$pdir/$name.ko" && chmod u+w "$pdir/$name.ko"
     if chroot "$chroot" env LLVM_OBJCOPY=objcopy pahole -J "${D[@]}" --btf_base "/tmp/rules_btf-distill.$$/base.btf" "/tmp/rules_btf-distill.$$/$name.ko" >/dev/null 2>&1 &&
