@@ -335,8 +335,9 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		}
 		if off < e.base || off >= e.end {
 			// Only DW_FORM_ref_addr leaves a unit, and files that use it are
-			// encoded as one group (lto.go): the target is not in the file.
-			return 0, e.errf(ent.Offset, "%v refers to DIE %#x, outside .debug_info's units", ent.Tag, off)
+			// encoded as one group (lto.go), unless a Linux LTO note says
+			// otherwise; pahole then fails to resolve such references silently.
+			return 0, e.errf(ent.Offset, "%w: %v refers to DIE %#x outside its units, yet the file's units are encoded apart (its Linux LTO note says it is no LTO build)", dwarf.ErrFormat, ent.Tag, off)
 		}
 		return off, nil
 	}

@@ -21,6 +21,10 @@ build() { # build NAME CC CFLAGS...
 		$cc -g "$@" -c "$src/$s.c" -o "$tmp/$s.o"
 		objs="$objs $tmp/$s.o"
 	done
+	if [ -n "${NOTE:-}" ]; then
+		$cc -g "$@" -DLTO_NOTE="$NOTE" -c "$here/note.c" -o "$tmp/note.o"
+		objs="$objs $tmp/note.o"
+	fi
 	# shellcheck disable=SC2086 # word splitting of $objs is intended
 	$cc -g "$@" -o "$here/$name" $objs -Wl,-T,"$src/percpu.ld"
 }
@@ -30,6 +34,10 @@ build clang-lto clang -O2 -flto
 build clang-lto-noinline clang -O2 -flto -fno-inline
 build gcc-dwz gcc -O2
 dwz "$here/gcc-dwz"
+# The Linux LTO note decides before any DW_FORM_ref_addr does (note.c): note-lto has no
+# cross-unit references but a note saying LTO, gcc-lto-note0 has them and a note saying not.
+NOTE=1 build note-lto gcc -O2
+NOTE=0 build gcc-lto-note0 gcc -O2 -flto
 
 # pahole's BTF for each, committed so that the test checks both generations whatever pahole
 # the machine has (it also runs the installed one): pahole 1.24 (Debian 12) with Linux 6.1's
