@@ -24,7 +24,8 @@
 # tools/ci/bazel (installed by tools/ci/setup-bazel.sh if missing); /usr/bin/time sees
 # only the Bazel client, so the tables have wall time only, plus what Bazel reports:
 # bazel_elapsed_s (the server's "Elapsed time"), critical_path_s, and processes (actions
-# run, internal ones included).
+# run, internal ones included: N + 2 when cold, 3 for the rebuild; more means the
+# sources changed during the timed build, e.g. another user of the same tree).
 #
 # Usage: bench/bazel.sh [--runs N] [--mode 132|124] [--shards 7|64|1] [--parts P] [--keep]
 #   --runs    interleaved runs per side and table (default 5)
@@ -166,7 +167,15 @@ cmp -s "$partsout.btf" "$coldout.btf" ||
   bench_die "$parts and $cold differ: the part files are not vmlinux's units"
 
 BENCH_WALL_ONLY=1
-make_cold() { rm -rf "${coldout}_shards" "$coldout.btf"; }
+# Each timed build starts from a built tool and, for the rebuild, built parts: if the
+# sources changed since the last build (someone editing the tree), the tool and every
+# shard are rebuilt here, untimed. `processes` in the tables shows what the timed build
+# ran: N + 2 for the cold build, 3 for the rebuild (one convert, the merge, one internal).
+settle() {
+  "${bazel[@]}" build --color=no --curses=no //tools/btf "$@" >"$W/log.settle" 2>&1 ||
+    { tail -30 "$W/log.settle" >&2; return 1; }
+}
+make_cold() { settle && rm -rf "${coldout}_shards" "$coldout.btf"; }
 ours=("$W/build.sh" "$cold")
 bench_log "cold: $runs runs"
 bench_ab "$runs" peer ours make_cold
@@ -175,6 +184,7 @@ bench_table "Bazel, vmlinux in $nshards CU-range shards + merge, cold (tool buil
 
 flip=0
 change_part() { # swap the changed part's two variants
+  settle "$parts" || return 1
   if [ $flip = 0 ]; then ln -f "$W/part.b" "$changed"; flip=1; else ln -f "$W/part.a" "$changed"; flip=0; fi
 }
 ours=("$W/build.sh" "$parts")

@@ -62,7 +62,7 @@ func BenchmarkDedupVmlinuxShards(b *testing.B) {
 	b.ReportAllocs()
 	var out int
 	for b.Loop() {
-		got, _, err := Dedup(in, Options{BaseTypedefsUnmatched: true})
+		got, _, err := Dedup(in, Options{Libbpf170: true})
 		if err != nil {
 			b.Fatal(err)
 		}

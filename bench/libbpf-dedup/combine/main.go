@@ -53,7 +53,7 @@ func options(compat string) (finalize.Options, dedup.Options, error) {
 		return finalize.Options{Compat: finalize.Pahole124}, dedup.Options{}, nil
 	case "1.32": // --compat 1.32 --btf_features=encode_force,var,...,consistent_func,decl_tag_kfuncs
 		return finalize.Options{Compat: finalize.Pahole132, Force: true, TagKfuncs: true},
-			dedup.Options{BaseTypedefsUnmatched: true}, nil
+			dedup.Options{Libbpf170: true}, nil
 	}
 	return finalize.Options{}, dedup.Options{}, fmt.Errorf("--compat %q: want 1.24 or 1.32", compat)
 }
