@@ -18,8 +18,24 @@ var ErrInput = errors.New("inconsistent shard")
 // order) were converted from: their types, the FUNCs and VARs pahole would add and
 // the DATASECs. img may be nil: then, as pahole without a symbol table, every
 // external function gets a FUNC and no variable is emitted. Combine does not modify
-// the shards. See the package comment for the rules.
+// the shards, and the result shares no memory with them. See the package comment
+// for the rules.
 func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
+	return combine(shards, img, opts, false)
+}
+
+// CombineOwned is Combine for a caller that hands the shards over (a merge reads
+// them for this one call): the same result, built with less memory. The result's
+// member lists are the shards' own, renumbered in place, and each shard's type table
+// is released (Types.Types set to nil) as soon as it has been copied, so that the
+// garbage collector can reclaim it while the rest is combined. Afterwards, or after
+// an error, the shards are not usable. No two types of the shards may share a member
+// list's backing array (encode.Encode and shard.Unmarshal never do).
+func CombineOwned(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
+	return combine(shards, img, opts, true)
+}
+
+func combine(shards []*shard.Shard, img *Image, opts Options, owned bool) (*btf.Spec, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("finalize: %w", err)
 	}
@@ -27,6 +43,7 @@ func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error)
 	if err != nil {
 		return nil, fmt.Errorf("finalize: %w", err)
 	}
+	c.owned = owned
 	spec, err := c.run()
 	if err != nil {
 		return nil, fmt.Errorf("finalize: %w", err)
@@ -40,6 +57,7 @@ type combiner struct {
 	opts   Options
 	x      *imageIndex
 	shards []*shardCtx
+	owned  bool // CombineOwned: renumber the shards' members in place, release their types
 
 	objSeen map[objKey]int    // resolveObject's occurrence counters
 	kfuncs  map[string]uint32 // TagKfuncs: kfunc flags by function name
@@ -181,11 +199,24 @@ func (c *combiner) run() (*btf.Spec, error) {
 			}
 		})
 	}
-	total := int(next-1) + 2*len(tail) + len(c.img.Sections)
+	// The 1.32 FUNCs come after all shards' types, each with a copy of its
+	// FUNC_PROTO: they are built first, into a Spec of their own that continues
+	// at next, since pass 2 may renumber the shards' members in place and
+	// release their types.
+	tailSpec := &btf.Spec{FirstID: next}
+	for _, r := range tail {
+		if err := c.addTailFunc(tailSpec, r); err != nil {
+			return nil, err
+		}
+	}
+	total := int(next-1) + len(tailSpec.Types) + len(c.img.Sections)
 	c.out = &btf.Spec{FirstID: 1, Types: make([]btf.Type, 0, total)}
 	for _, sc := range c.shards {
 		var err error
-		arena := make([]btf.Member, 0, c.memberCount(sc))
+		var arena []btf.Member
+		if !c.owned {
+			arena = make([]btf.Member, 0, c.memberCount(sc))
+		}
 		c.walk(sc, func(it item) {
 			if err != nil {
 				return
@@ -197,7 +228,7 @@ func (c *combiner) run() (*btf.Spec, error) {
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
 				id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
-				c.addDeclTags(id, f.DeclTags)
+				c.addDeclTags(c.out, id, f.DeclTags)
 			case itemVar:
 				c.addVar(sc, &sc.vars[it.v])
 			}
@@ -205,12 +236,12 @@ func (c *combiner) run() (*btf.Spec, error) {
 		if err != nil {
 			return nil, err
 		}
-	}
-	for _, r := range tail {
-		if err := c.addTailFunc(r); err != nil {
-			return nil, err
+		if c.owned {
+			sc.s.Types.Types = nil
+			sc.remap, sc.drop = nil, nil
 		}
 	}
+	c.out.Types = append(c.out.Types, tailSpec.Types...)
 	c.addDatasecs()
 	return c.out, nil
 }
@@ -347,7 +378,8 @@ func (c *combiner) memberCount(sc *shardCtx) int {
 }
 
 // remapType renumbers the references of t, a copy of the shard's type id. Members
-// of kinds with references are copied into arena (one allocation per shard) first.
+// of kinds with references are copied into arena (one allocation per shard) first,
+// unless the combiner owns the shards: then they are renumbered where they are.
 func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []btf.Member) ([]btf.Member, error) {
 	var err error
 	mapRef := func(ref btf.TypeID) btf.TypeID {
@@ -370,9 +402,12 @@ func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []b
 		t.IndexType = mapRef(t.IndexType)
 	}
 	if membersAreRefs(t.Kind) && len(t.Members) > 0 {
-		start := len(arena)
-		arena = append(arena, t.Members...)
-		ms := arena[start:len(arena):len(arena)]
+		ms := t.Members
+		if !c.owned {
+			start := len(arena)
+			arena = append(arena, t.Members...)
+			ms = arena[start:len(arena):len(arena)]
+		}
 		for i := range ms {
 			ms[i].Type = mapRef(ms[i].Type)
 		}
@@ -383,15 +418,15 @@ func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []b
 
 func (c *combiner) addVar(sc *shardCtx, v *varOut) {
 	id := c.out.Add(btf.Type{Name: v.name, Kind: btf.KindVar, Type: sc.remap[v.typ], Linkage: v.linkage})
-	c.addDeclTags(id, v.tags)
+	c.addDeclTags(c.out, id, v.tags)
 	if _, ok := c.secEntries[v.sec]; !ok {
 		c.secOrder = append(c.secOrder, v.sec)
 	}
 	c.secEntries[v.sec] = append(c.secEntries[v.sec], btf.Member{Type: id, Offset: v.off, Size: v.size})
 }
 
-// addTailFunc emits a 1.32 FUNC with a fresh copy of its FUNC_PROTO.
-func (c *combiner) addTailFunc(r candRef) error {
+// addTailFunc emits a 1.32 FUNC with a fresh copy of its FUNC_PROTO into out.
+func (c *combiner) addTailFunc(out *btf.Spec, r candRef) error {
 	sc := c.shards[r.shard]
 	f := &sc.s.Funcs[r.fn]
 	proto := sc.s.Types.Type(f.Proto)
@@ -406,13 +441,13 @@ func (c *combiner) addTailFunc(r candRef) error {
 	if int(proto.Type) >= len(sc.remap) {
 		return fmt.Errorf("%s: %w: FUNC_PROTO %d of %q returns type %d, out of range", sc.s.Source, ErrInput, f.Proto, f.Name, proto.Type)
 	}
-	pid := c.out.Add(t)
+	pid := out.Add(t)
 	// The FUNC is named after the ELF function (the name before any '.'), which
 	// is the DWARF name it was found by.
-	id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
-	c.addDeclTags(id, f.DeclTags)
+	id := out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
+	c.addDeclTags(out, id, f.DeclTags)
 	for _, tag := range c.kfuncTags(f.Name) {
-		c.out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+		out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
 	}
 	return nil
 }
@@ -425,11 +460,11 @@ func (c *combiner) declTags(tags []shard.DeclTag) []shard.DeclTag {
 	return tags
 }
 
-// addDeclTags emits a DECL_TAG per annotation of the FUNC or VAR id, right after
-// it, as pahole does.
-func (c *combiner) addDeclTags(id btf.TypeID, tags []shard.DeclTag) {
+// addDeclTags emits a DECL_TAG per annotation of the FUNC or VAR id into out, right
+// after it, as pahole does.
+func (c *combiner) addDeclTags(out *btf.Spec, id btf.TypeID, tags []shard.DeclTag) {
 	for _, tag := range c.declTags(tags) {
-		c.out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+		out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
 	}
 }
 

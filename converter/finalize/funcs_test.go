@@ -29,6 +29,13 @@ func runCombineCases(t *testing.T, cases []combineCase) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
 			}
+			owned, err := CombineOwned(tc.shards(), tc.img, tc.opts)
+			if err != nil {
+				t.Fatalf("CombineOwned: %v", err)
+			}
+			if o := dump(owned); !slices.Equal(o, got) {
+				t.Errorf("CombineOwned differs from Combine:\n  %s", strings.Join(o, "\n  "))
+			}
 		})
 	}
 }

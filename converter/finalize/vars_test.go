@@ -315,8 +315,8 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestDeterministicAndPure: the same input gives the same output, and the shards
-// are not modified.
+// TestDeterministicAndPure: the same input gives the same output, the shards are
+// not modified, and CombineOwned (which may modify them) gives the same output too.
 func TestDeterministicAndPure(t *testing.T) {
 	for _, opts := range []Options{v124, v132, {Compat: Pahole132, GlobalVars: true}} {
 		in := percpuShard()
@@ -337,6 +337,18 @@ func TestDeterministicAndPure(t *testing.T) {
 			if !slices.Equal(dump(a), dump(b)) {
 				t.Fatalf("%v: output differs between runs", opts.Compat)
 			}
+		}
+		// CombineOwned consumes its shards and gives the same output.
+		owned := deepCopy(in)
+		b, err := CombineOwned(owned, percpuImage, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dump(a), dump(b)) {
+			t.Fatalf("%v: CombineOwned differs from Combine", opts.Compat)
+		}
+		if owned[0].Types.Types != nil {
+			t.Errorf("%v: CombineOwned kept the shards' types", opts.Compat)
 		}
 	}
 }

@@ -84,8 +84,13 @@ func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
 // for a kernel module on vmlinux: only what the base lacks is emitted, and types equal
 // to base types refer to those. With opts.DistilledBase, that split BTF is then
 // distilled: the result's Base is the distilled base (see Options).
+//
+// Merge consumes the shards (finalize.CombineOwned): their member lists become the
+// combined types' and their type tables are released on the way, so that a
+// vmlinux-sized merge does not hold every type twice. The caller must not use them
+// afterwards.
 func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Options) (*btf.Spec, error) {
-	combined, err := finalize.Combine(shards, img, opts.Finalize)
+	combined, err := finalize.CombineOwned(shards, img, opts.Finalize)
 	if err != nil {
 		return nil, err
 	}
