@@ -321,6 +321,25 @@ type reader struct {
 	data []byte
 	off  int
 	strs []string
+	// marena is where member lists are carved from: a shard of a vmlinux-sized
+	// input has millions of members, and one allocation per type's list would
+	// dominate decoding and the garbage collector's work.
+	marena []btf.Member
+}
+
+// memberChunk is how many members the reader allocates at a time.
+const memberChunk = 1 << 14
+
+// members returns a zeroed list of n members carved from the reader's arena. Its
+// capacity is its length, so that appending to it never writes into a neighbour's
+// members.
+func (r *reader) members(n int) []btf.Member {
+	if cap(r.marena)-len(r.marena) < n {
+		r.marena = make([]btf.Member, 0, max(memberChunk, n))
+	}
+	k := len(r.marena)
+	r.marena = r.marena[:k+n]
+	return r.marena[k : k+n : k+n]
 }
 
 var errShort = errors.New("unexpected end of data")
@@ -414,11 +433,24 @@ func (r *reader) shard() (*Shard, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.strs = make([]string, nstr)
-	for i := range r.strs {
-		if r.strs[i], err = r.str(); err != nil {
+	// The table is read twice: once to find its end, then as slices of one string
+	// that holds it all, so that its strings cost one allocation, not one each.
+	start := r.off
+	ends := make([]int, nstr)
+	for i := range ends {
+		n, err := r.count("string length", 1)
+		if err != nil {
 			return nil, err
 		}
+		r.off += n
+		ends[i] = r.off - start
+	}
+	table := string(r.data[start:r.off])
+	r.strs = make([]string, nstr)
+	for i, off := 0, 0; i < nstr; i++ {
+		_, n := binary.Uvarint(r.data[start+off:])
+		r.strs[i] = table[off+n : ends[i]]
+		off = ends[i]
 	}
 	if nstr == 0 || r.strs[0] != "" {
 		return nil, errors.New("string table must start with the empty string")
@@ -615,7 +647,11 @@ func (r *reader) typ(t *btf.Type, ntypes int) error {
 	if err != nil {
 		return err
 	}
-	t.Members = make([]btf.Member, n)
+	if n == 0 {
+		t.Members = []btf.Member{}
+		return nil
+	}
+	t.Members = r.members(n)
 	for i := range t.Members {
 		m := &t.Members[i]
 		mp, err := r.uvarint()
