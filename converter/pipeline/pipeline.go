@@ -167,6 +167,31 @@ func recoverInto(err *error, path string) {
 	}
 }
 
+// MergeInputs reads what Merge takes from files: the shards at paths (in that
+// order) and, if elfPath is not empty, the linked image and its byte order (the
+// order BTF is written in); without one the order is little-endian.
+func MergeInputs(paths []string, elfPath string) ([]*shard.Shard, *finalize.Image, binary.ByteOrder, error) {
+	shards := make([]*shard.Shard, len(paths))
+	for i, p := range paths {
+		var err error
+		if shards[i], err = shard.ReadFile(p); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if elfPath == "" {
+		return shards, nil, binary.LittleEndian, nil
+	}
+	img, err := finalize.LoadImage(elfPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	order, err := ByteOrder(elfPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return shards, img, order, nil
+}
+
 // ByteOrder returns the byte order of the ELF at path: BTF is written in its
 // target's order, since the target's kernel reads it.
 func ByteOrder(path string) (binary.ByteOrder, error) {

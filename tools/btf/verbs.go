@@ -17,7 +17,6 @@ import (
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/btfdiff"
 	"github.com/rules-btf/rules_btf/converter/distill"
-	"github.com/rules-btf/rules_btf/converter/finalize"
 	"github.com/rules-btf/rules_btf/converter/output"
 	"github.com/rules-btf/rules_btf/converter/pipeline"
 	"github.com/rules-btf/rules_btf/converter/shard"
@@ -130,21 +129,9 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err := checkDistillFlags("merge", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
-	shards := make([]*shard.Shard, len(pos))
-	for i, p := range pos {
-		if shards[i], err = shard.ReadFile(p); err != nil {
-			return err
-		}
-	}
-	var img *finalize.Image
-	var order binary.ByteOrder = binary.LittleEndian
-	if *elfPath != "" {
-		if img, err = finalize.LoadImage(*elfPath); err != nil {
-			return err
-		}
-		if order, err = pipeline.ByteOrder(*elfPath); err != nil {
-			return err
-		}
+	shards, img, order, err := pipeline.MergeInputs(pos, *elfPath)
+	if err != nil {
+		return err
 	}
 	baseSpec, err := readBase(*base)
 	if err != nil {

@@ -23,7 +23,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,7 +34,6 @@ import (
 	"github.com/rules-btf/rules_btf/converter/dedup"
 	"github.com/rules-btf/rules_btf/converter/finalize"
 	"github.com/rules-btf/rules_btf/converter/pipeline"
-	"github.com/rules-btf/rules_btf/converter/shard"
 )
 
 func main() {
@@ -77,21 +75,9 @@ func run(args []string) error {
 	}
 
 	t0 := time.Now()
-	shards := make([]*shard.Shard, fs.NArg())
-	for i, p := range fs.Args() {
-		if shards[i], err = shard.ReadFile(p); err != nil {
-			return err
-		}
-	}
-	var img *finalize.Image
-	var order binary.ByteOrder = binary.LittleEndian
-	if *elfPath != "" {
-		if img, err = finalize.LoadImage(*elfPath); err != nil {
-			return err
-		}
-		if order, err = pipeline.ByteOrder(*elfPath); err != nil {
-			return err
-		}
+	shards, img, order, err := pipeline.MergeInputs(fs.Args(), *elfPath)
+	if err != nil {
+		return err
 	}
 	t1 := time.Now()
 	combined, err := finalize.Combine(shards, img, fopts)
