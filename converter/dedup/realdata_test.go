@@ -7,15 +7,11 @@ import (
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
 // Real kernel BTF (see /work/shared/data/README.md); tests skip when it is absent.
-var kernelDir = func() string {
-	if d := os.Getenv("RULES_BTF_DATA"); d != "" {
-		return d
-	}
-	return "/var/cache/rules_btf/kernel"
-}()
+var kernelDir = kerneldata.Root()
 
 func loadRaw(tb testing.TB, path string, base *btf.Spec) *btf.Spec {
 	tb.Helper()

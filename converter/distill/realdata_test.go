@@ -11,23 +11,11 @@ import (
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
-// kernelData returns the real kernel data directory (RULES_BTF_DATA, default
-// /var/cache/rules_btf/kernel, laid out by bench/fetch-kernel.sh) or skips.
-func kernelData(t *testing.T, files ...string) string {
-	t.Helper()
-	dir := os.Getenv("RULES_BTF_DATA")
-	if dir == "" {
-		dir = "/var/cache/rules_btf/kernel"
-	}
-	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Skipf("no kernel data (%v): run bench/fetch-kernel.sh --pahole-new", err)
-		}
-	}
-	return dir
-}
+// kernelData returns the real kernel data directory or skips (package kerneldata).
+var kernelData = kerneldata.Dir
 
 // Every module's split BTF as pahole 1.32 wrote it (not distilled), distilled and
 // relocated back onto the vmlinux BTF, is the module's type graph again, and the

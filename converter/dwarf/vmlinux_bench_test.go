@@ -1,11 +1,11 @@
 package dwarf_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/dwarf"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
 // BenchmarkVmlinuxDecode decodes every DIE of the real vmlinux (RULES_BTF_DATA, default
@@ -15,15 +15,7 @@ import (
 //
 //	go test ./converter/dwarf -run '^$' -bench Vmlinux
 func BenchmarkVmlinuxDecode(b *testing.B) {
-	dir := os.Getenv("RULES_BTF_DATA")
-	if dir == "" {
-		dir = "/var/cache/rules_btf/kernel"
-	}
-	path := filepath.Join(dir, "vmlinux")
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("no kernel data (%v): run bench/fetch-kernel.sh", err)
-	}
-	_, d := open(b, path)
+	_, d := open(b, filepath.Join(kerneldata.Dir(b, "vmlinux"), "vmlinux"))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(d.Sections().Info)))
 	var dies, named int

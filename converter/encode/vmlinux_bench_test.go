@@ -2,26 +2,18 @@ package encode
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/elfobj"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
 // benchVmlinux opens the real kernel's vmlinux (RULES_BTF_DATA, default
 // /var/cache/rules_btf/kernel; bench/fetch-kernel.sh fetches it), or skips.
 func benchVmlinux(b *testing.B) *elfobj.File {
 	b.Helper()
-	dir := os.Getenv("RULES_BTF_DATA")
-	if dir == "" {
-		dir = "/var/cache/rules_btf/kernel"
-	}
-	path := filepath.Join(dir, "vmlinux")
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("no kernel data (%v): run bench/fetch-kernel.sh", err)
-	}
-	f, err := elfobj.Open(path)
+	f, err := elfobj.Open(filepath.Join(kerneldata.Dir(b, "vmlinux"), "vmlinux"))
 	if err != nil {
 		b.Fatal(err)
 	}

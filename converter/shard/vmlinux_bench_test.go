@@ -1,7 +1,6 @@
 package shard_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/rules-btf/rules_btf/converter/elfobj"
 	"github.com/rules-btf/rules_btf/converter/encode"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
 // vmlinuxShards encodes the real vmlinux (RULES_BTF_DATA, default
@@ -17,13 +17,9 @@ import (
 // actions would (tens of seconds), or skips without the data.
 func vmlinuxShards(b *testing.B) []*shard.Shard {
 	b.Helper()
-	dir := os.Getenv("RULES_BTF_DATA")
-	if dir == "" {
-		dir = "/var/cache/rules_btf/kernel"
-	}
-	f, err := elfobj.Open(filepath.Join(dir, "vmlinux"))
+	f, err := elfobj.Open(filepath.Join(kerneldata.Dir(b, "vmlinux"), "vmlinux"))
 	if err != nil {
-		b.Skipf("no kernel data (%v): run bench/fetch-kernel.sh", err)
+		b.Fatal(err)
 	}
 	defer f.Close()
 	ranges, err := encode.Ranges(f, 8)

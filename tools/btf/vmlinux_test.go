@@ -5,23 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
-// kernelData returns the directory of the real kernel data that
-// ../shared/data/fetch-kernel.sh lays out (RULES_BTF_DATA, default
-// /var/cache/rules_btf/kernel), or skips the test when it is absent.
+// kernelData returns the directory of the real kernel data (package kerneldata)
+// with vmlinux and files in it, or skips the test.
 func kernelData(t *testing.T, files ...string) string {
 	t.Helper()
-	dir := os.Getenv("RULES_BTF_DATA")
-	if dir == "" {
-		dir = "/var/cache/rules_btf/kernel"
-	}
-	for _, f := range append([]string{"vmlinux"}, files...) {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Skipf("no kernel data (%v): run fetch-kernel.sh", err)
-		}
-	}
-	return dir
+	return kerneldata.Dir(t, append([]string{"vmlinux"}, files...)...)
 }
 
 // The real kernel: Debian 12's vmlinux, encoded with the flags Linux 6.1 passes to
