@@ -46,7 +46,7 @@ func combinedVmlinux(b *testing.B) *btf.Spec {
 	if err != nil {
 		b.Fatal(err)
 	}
-	combined, err := finalize.Combine(shards, img, finalize.Options{Compat: finalize.Pahole132, Force: true, TagKfuncs: true})
+	combined, err := finalize.CombineOwned(shards, img, finalize.Options{Compat: finalize.Pahole132, Force: true, TagKfuncs: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,8 +5,8 @@
 //	combine --compat 1.24|1.32 [--elf LINKED] [-o OUT.btf] [--check MERGED.btf] [--time] SHARD...
 //
 // It reads the shards and the linked ELF as `btf merge --elf LINKED SHARD...` does,
-// combines them (finalize.Combine: the shards' types in link order, the FUNCs, VARs and
-// DATASECs chosen from the ELF's symbol table) and then:
+// combines them as it does (finalize.CombineOwned: the shards' types in link order,
+// the FUNCs, VARs and DATASECs chosen from the ELF's symbol table) and then:
 //
 //	-o OUT.btf          writes the combined, not yet deduplicated types as raw BTF
 //	--check MERGED.btf  deduplicates them and fails unless the result is, byte for byte,
@@ -80,7 +80,7 @@ func run(args []string) error {
 		return err
 	}
 	t1 := time.Now()
-	combined, err := finalize.Combine(shards, img, fopts)
+	combined, err := finalize.CombineOwned(shards, img, fopts)
 	if err != nil {
 		return err
 	}
