@@ -335,8 +335,15 @@ nsenter --mount="$NS/mnt" /bin/sh -ec '
   if ! mountpoint -q "$R/usr/local/go"; then
     mkdir -p "$R/usr/local/go"; mount --bind "$GOH" "$R/usr/local/go"; mount -o remount,bind,ro "$R/usr/local/go"
   fi
+  # A bind mount outlives the directory it shows: a checkout deleted and cloned again at the
+  # same path (CI does this) would leave the chroot on the deleted tree, and Bazel fails
+  # with getcwd() errors. Rebind unless the chroot shows the very directory the host has.
   for d in "$M" "$H/cache" "$WS"; do
-    mountpoint -q "$R$d" || { mkdir -p "$R$d"; mount --bind "$d" "$R$d"; }
+    if mountpoint -q "$R$d"; then
+      [ "$(stat -c %d:%i "$d")" = "$(stat -c %d:%i "$R$d")" ] && [ "$(stat -c %h "$R$d")" != 0 ] && continue
+      umount -l "$R$d"
+    fi
+    mkdir -p "$R$d"; mount --bind "$d" "$R$d"
   done
   cp -L /etc/resolv.conf "$R/etc/resolv.conf" 2>/dev/null || true
   # Host CA bundle (it includes the egress-proxy CA) for go mod download inside the chroot.
