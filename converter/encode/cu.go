@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
@@ -85,19 +86,36 @@ type encoder struct {
 	u       *dwarf.Unit
 	base    uint64 // the group's units span .debug_info [base, end)
 	end     uint64
+	chains  bool // order holds GNU type tag markers
+	abi     abi
+	clang   bool // the unit's DW_AT_producer names clang
+	cu      uint32
+	marena  []btf.Member // where kept member lists are carved from
+	*buffers
+}
+
+// buffers are an encoder's per-CU working memory. They grow to the largest CU
+// seen and are reused, across CUs and across Encode calls (a pool), so that the
+// ranges of one file do not each grow them again from nothing.
+type buffers struct {
 	nodes   []node
 	order   []int32 // type nodes in pahole's table order; -1-i: the GNU type tags of pointer i (expandChains)
-	chains  bool    // order holds GNU type tag markers
 	scratch []int32
 	ops     []dwarf.Op
-	abi     abi
-	clang   bool        // the unit's DW_AT_producer names clang
-	params  []paramInfo // by node index: formal parameters of subprograms (analyzeParams)
-	offIdx  []int32     // DIE offset - base -> node index + 1
-	cu      uint32
-	types   []btf.Type   // this CU's types, local IDs from 1
+	params  []paramInfo  // by node index: formal parameters of subprograms (analyzeParams)
+	offIdx  []int32      // DIE offset - base -> node index + 1; all zero between CUs
 	mbuf    []btf.Member // the members of the type being built (keepMembers)
-	marena  []btf.Member // where kept member lists are carved from
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
+
+// release returns b to the pool, without the names its nodes and members refer
+// to (they may alias the string sections of a file the caller will close).
+func (b *buffers) release() {
+	clear(b.nodes[:cap(b.nodes)])
+	clear(b.mbuf[:cap(b.mbuf)])
+	b.nodes, b.mbuf = b.nodes[:0], b.mbuf[:0]
+	bufferPool.Put(b)
 }
 
 func (e *encoder) errf(off uint64, format string, args ...any) error {

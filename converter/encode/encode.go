@@ -246,11 +246,18 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		shard:   &shard.Shard{Source: source, Types: btf.NewSpec(), Linked: linkedImage(f)},
 		relocED: f.Type == elf.ET_REL,
 		abi:     abiOf(f.Machine),
+		buffers: bufferPool.Get().(*buffers),
 	}
+	defer func() {
+		if e.buffers != nil {
+			e.buffers.release()
+		}
+	}()
 	defer func() {
 		// The decoder checks its bounds; this is the last line of defence for
 		// untrusted input.
 		if x := recover(); x != nil {
+			e.buffers = nil // in an unknown state: not for reuse
 			sh, err = nil, fmt.Errorf("%s: unit at %#x: %w: internal error: %v", f.Path, e.unitOff, dwarf.ErrFormat, x)
 		}
 	}()

@@ -156,6 +156,12 @@ func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Opt
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// The shards own their names (elfobj keeps the string sections in Go memory):
+	// unmap the ELF before the merge, whose peak is the process's, so that the
+	// pages of .debug_info read by the encoders no longer count.
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return Merge(shards, img, base, opts)
 }
 
@@ -169,21 +175,39 @@ func recoverInto(err *error, path string) {
 
 // MergeInputs reads what Merge takes from files: the shards at paths (in that
 // order) and, if elfPath is not empty, the linked image and its byte order (the
-// order BTF is written in); without one the order is little-endian.
-func MergeInputs(paths []string, elfPath string) ([]*shard.Shard, *finalize.Image, binary.ByteOrder, error) {
+// order BTF is written in); without one the order is little-endian. jobs files
+// are decoded at a time: a vmlinux merge reads hundreds of megabytes of shards.
+func MergeInputs(paths []string, elfPath string, jobs int) ([]*shard.Shard, *finalize.Image, binary.ByteOrder, error) {
 	shards := make([]*shard.Shard, len(paths))
+	var img *finalize.Image
+	// Each read's error goes to its own slot and the first by position is
+	// reported, so that which of several bad inputs is named does not depend on
+	// timing.
+	errs := make([]error, len(paths)+1)
+	var g errgroup.Group
+	g.SetLimit(max(jobs, 1))
 	for i, p := range paths {
-		var err error
-		if shards[i], err = shard.ReadFile(p); err != nil {
+		g.Go(func() error {
+			defer recoverInto(&errs[i], p)
+			shards[i], errs[i] = shard.ReadFile(p)
+			return nil
+		})
+	}
+	if elfPath != "" {
+		g.Go(func() error {
+			defer recoverInto(&errs[len(paths)], elfPath)
+			img, errs[len(paths)] = finalize.LoadImage(elfPath)
+			return nil
+		})
+	}
+	g.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	if elfPath == "" {
 		return shards, nil, binary.LittleEndian, nil
-	}
-	img, err := finalize.LoadImage(elfPath)
-	if err != nil {
-		return nil, nil, nil, err
 	}
 	order, err := ByteOrder(elfPath)
 	if err != nil {

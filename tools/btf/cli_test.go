@@ -34,6 +34,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	corrupt := write("corrupt.shard", append(bytes.Clone(shardData[:len(shardData)/2]), 0, 1, 2, 3))
+	corrupt2 := write("corrupt2.shard", shardData[:len(shardData)/3])
 	stripped := filepath.Join(dir, "stripped")
 	runCmd(t, "objcopy", "--strip-debug", bin, stripped)
 
@@ -42,20 +43,23 @@ func TestBadInput(t *testing.T) {
 		name string
 		args []string
 		want []string // fragments of the error message
+		not  []string // fragments it must not have
 	}{
-		{"truncated ELF", []string{"encode", "-o", out, truncated}, []string{truncated}},
-		{"not an ELF", []string{"shard", "-o", out, text}, []string{text}},
-		{"no DWARF", []string{"encode", "-o", out, stripped}, []string{stripped, "no DWARF"}},
-		{"corrupt shard", []string{"merge", "-o", out, goodShard, corrupt}, []string{corrupt, "offset"}},
-		{"shard given as ELF", []string{"merge", "-o", out, "--elf", goodShard, goodShard}, []string{goodShard}},
-		{"ELF given as shard", []string{"merge", "-o", out, bin}, []string{bin}},
-		{"missing input", []string{"stat", filepath.Join(dir, "nope")}, []string{"nope"}},
-		{"not BTF", []string{"stat", text}, []string{text}},
-		{"bad --cus", []string{"shard", "-o", out, "--cus", "3/2", objs[0]}, []string{"--cus"}},
-		{"unknown feature", []string{"encode", "-o", out, "--btf_features", "var,bogus", bin}, []string{"bogus"}},
-		{"unknown verb", []string{"frobnicate"}, []string{"frobnicate"}},
-		{"no -o", []string{"shard", objs[0]}, []string{"-o"}},
-		{"missing params file", []string{"@" + filepath.Join(dir, "no-params")}, []string{"no-params"}},
+		{"truncated ELF", []string{"encode", "-o", out, truncated}, []string{truncated}, nil},
+		{"not an ELF", []string{"shard", "-o", out, text}, []string{text}, nil},
+		{"no DWARF", []string{"encode", "-o", out, stripped}, []string{stripped, "no DWARF"}, nil},
+		{"corrupt shard", []string{"merge", "-o", out, goodShard, corrupt}, []string{corrupt, "offset"}, nil},
+		// Shards are read in parallel; the error is the first bad one's by position.
+		{"two corrupt shards", []string{"merge", "-j", "4", "-o", out, goodShard, corrupt, goodShard, corrupt2}, []string{corrupt, "offset"}, []string{corrupt2}},
+		{"shard given as ELF", []string{"merge", "-o", out, "--elf", goodShard, goodShard}, []string{goodShard}, nil},
+		{"ELF given as shard", []string{"merge", "-o", out, bin}, []string{bin}, nil},
+		{"missing input", []string{"stat", filepath.Join(dir, "nope")}, []string{"nope"}, nil},
+		{"not BTF", []string{"stat", text}, []string{text}, nil},
+		{"bad --cus", []string{"shard", "-o", out, "--cus", "3/2", objs[0]}, []string{"--cus"}, nil},
+		{"unknown feature", []string{"encode", "-o", out, "--btf_features", "var,bogus", bin}, []string{"bogus"}, nil},
+		{"unknown verb", []string{"frobnicate"}, []string{"frobnicate"}, nil},
+		{"no -o", []string{"shard", objs[0]}, []string{"-o"}, nil},
+		{"missing params file", []string{"@" + filepath.Join(dir, "no-params")}, []string{"no-params"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout bytes.Buffer
@@ -66,6 +70,11 @@ func TestBadInput(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error %q mentions %q", err, w)
 				}
 			}
 			if strings.Contains(err.Error(), "internal error") {

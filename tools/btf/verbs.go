@@ -25,7 +25,7 @@ import (
 const (
 	encodeUsage = "-o OUT.btf [-j N] [--base BASE [--base-out OUT.base.btf]] [options] ELF"
 	shardUsage  = "-o OUT.shard [--cus i/N] [options] INPUT"
-	mergeUsage  = "-o OUT.btf [--elf LINKED] [--base BASE [--base-out OUT.base.btf]] [options] SHARD..."
+	mergeUsage  = "-o OUT.btf [--elf LINKED] [--base BASE [--base-out OUT.base.btf]] [-j N] [options] SHARD..."
 	diffUsage   = "[--ignore KIND,...] [--base BASE] A B"
 	statUsage   = "[--base BASE] FILE"
 )
@@ -109,6 +109,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
+	jobs := fs.Int("j", runtime.NumCPU(), "number of shard files read in parallel")
 	elfOut := addELFOutFlag(fs)
 	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
@@ -129,7 +130,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err := checkDistillFlags("merge", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
-	shards, img, order, err := pipeline.MergeInputs(pos, *elfPath)
+	shards, img, order, err := pipeline.MergeInputs(pos, *elfPath, *jobs)
 	if err != nil {
 		return err
 	}

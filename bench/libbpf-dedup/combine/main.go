@@ -27,6 +27,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -75,7 +76,7 @@ func run(args []string) error {
 	}
 
 	t0 := time.Now()
-	shards, img, order, err := pipeline.MergeInputs(fs.Args(), *elfPath)
+	shards, img, order, err := pipeline.MergeInputs(fs.Args(), *elfPath, runtime.NumCPU())
 	if err != nil {
 		return err
 	}
