@@ -89,10 +89,18 @@ func Parse(raw []byte, base *Spec) (spec *Spec, err error) {
 }
 
 type parser struct {
-	raw   []byte
-	bo    binary.ByteOrder
-	strs  *stringTable
-	names map[uint32]string // interned names by offset
+	raw    []byte
+	bo     binary.ByteOrder
+	strs   *stringTable
+	marena []Member // every type's members, carved in ID order (members)
+}
+
+// members returns the next n members of the arena, which parse sizes to the sum
+// of the records' vlen: one allocation for all member lists, not one per type.
+func (p *parser) members(n int) []Member {
+	m := p.marena[:n:n]
+	p.marena = p.marena[n:]
+	return m
 }
 
 func (p *parser) errorf(id TypeID, off int, format string, args ...any) error {
@@ -174,19 +182,24 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	// A first pass finds the records (so that Types is allocated once); the second
 	// decodes them.
 	var offsets []int
+	nmembers := 0
 	for pos := 0; pos < len(types); {
 		if len(types)-pos < rawTypeLen {
 			return nil, p.errorf(spec.NextID()+TypeID(len(offsets)), typeStart+pos, "truncated type record (%d bytes left, need %d)", len(types)-pos, rawTypeLen)
 		}
 		info := p.bo.Uint32(types[pos+4:])
 		offsets = append(offsets, typeStart+pos)
-		pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
+		kind, vlen := Kind(info>>24&0x1f), int(info&0xffff)
+		if hasVlen(kind) {
+			nmembers += vlen
+		}
+		pos += recordSize(kind, vlen)
 	}
+	p.marena = make([]Member, nmembers)
 	if uint64(spec.FirstID)+uint64(len(offsets)) > 1<<32 {
 		return nil, p.errorf(0, typeStart, "%d types on top of %d exceed the 32-bit type ID space", len(offsets), spec.FirstID-1)
 	}
 	spec.Types = make([]Type, len(offsets))
-	p.names = make(map[uint32]string, len(offsets))
 	for i, off := range offsets {
 		n, err := p.decodeType(&spec.Types[i], raw[off:typeStart+len(types)], spec.FirstID+TypeID(i), off)
 		if err != nil {
@@ -203,14 +216,10 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 }
 
 func (p *parser) name(id TypeID, off int, nameOff uint32) (string, error) {
-	if s, ok := p.names[nameOff]; ok {
-		return s, nil
-	}
 	s, err := p.strs.lookup(nameOff)
 	if err != nil {
 		return "", p.errorf(id, off, "name: %v", err)
 	}
-	p.names[nameOff] = s
 	return s, nil
 }
 
@@ -263,7 +272,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 		t.Type, t.IndexType, t.Nelems = TypeID(bo.Uint32(tail)), TypeID(bo.Uint32(tail[4:])), bo.Uint32(tail[8:])
 	case KindStruct, KindUnion:
 		t.Size = sizeType
-		t.Members = make([]Member, vlen)
+		t.Members = p.members(vlen)
 		for i := range t.Members {
 			m, r := &t.Members[i], tail[i*12:]
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
@@ -276,7 +285,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 		}
 	case KindEnum:
 		t.Size = sizeType
-		t.Members = make([]Member, vlen)
+		t.Members = p.members(vlen)
 		for i := range t.Members {
 			m, r := &t.Members[i], tail[i*8:]
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
@@ -291,7 +300,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 		}
 	case KindEnum64:
 		t.Size = sizeType
-		t.Members = make([]Member, vlen)
+		t.Members = p.members(vlen)
 		for i := range t.Members {
 			m, r := &t.Members[i], tail[i*12:]
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
@@ -305,7 +314,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 		}
 	case KindFuncProto:
 		t.Type = TypeID(sizeType)
-		t.Members = make([]Member, vlen)
+		t.Members = p.members(vlen)
 		for i := range t.Members {
 			m, r := &t.Members[i], tail[i*8:]
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
@@ -318,7 +327,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 		t.Linkage = bo.Uint32(tail)
 	case KindDatasec:
 		t.Size = sizeType
-		t.Members = make([]Member, vlen)
+		t.Members = p.members(vlen)
 		for i := range t.Members {
 			r := tail[i*12:]
 			t.Members[i] = Member{Type: TypeID(bo.Uint32(r)), Offset: bo.Uint32(r[4:]), Size: bo.Uint32(r[8:])}

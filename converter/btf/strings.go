@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // stringTable is a BTF string section as it is (or will be) on the wire: NUL-terminated
@@ -52,7 +53,9 @@ func (t *stringTable) end() uint32 {
 	return t.start + uint32(len(t.data))
 }
 
-// lookup returns the NUL-terminated string at off.
+// lookup returns the NUL-terminated string at off. The string aliases the table's
+// data, which is never written in place (a table being built only appends), so
+// that parsing a base of a hundred thousand names allocates none.
 func (t *stringTable) lookup(off uint32) (string, error) {
 	for t != nil && off < t.start {
 		t = t.parent
@@ -65,7 +68,7 @@ func (t *stringTable) lookup(off uint32) (string, error) {
 	if n < 0 {
 		return "", fmt.Errorf("string at offset %d is not NUL-terminated", off)
 	}
-	return string(rest[:n]), nil
+	return unsafe.String(unsafe.SliceData(rest), n), nil
 }
 
 // find returns the lowest offset of s in the table or its parents.
@@ -84,13 +87,13 @@ func (t *stringTable) find(s string) (uint32, bool) {
 // buildIndex indexes every string of a parsed table that starts right after a NUL (or
 // at the table's start), keeping the first occurrence of duplicates.
 func (t *stringTable) buildIndex() {
-	t.index = make(map[string]uint32)
+	t.index = make(map[string]uint32, bytes.Count(t.data, []byte{0}))
 	for i := 0; i < len(t.data); {
 		n := bytes.IndexByte(t.data[i:], 0)
 		if n < 0 {
 			break
 		}
-		s := string(t.data[i : i+n])
+		s := unsafe.String(unsafe.SliceData(t.data[i:]), n) // as in lookup
 		if _, dup := t.index[s]; !dup {
 			t.index[s] = t.start + uint32(i)
 		}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
+)
+
+// BenchmarkModules runs `btf encode -j 1 --base vmlinux.btf` in this process on a
+// fixed sample of the real kernel's modules (every 28th in path order, 40 of
+// 1,121), in pahole 1.32 mode: one iteration converts them all, the base read and
+// indexed once per module, as one Bazel action per module does, without the
+// process start. bench/modules.sh measures the processes against pahole's.
+//
+//	go test ./tools/btf -run '^$' -bench Modules -benchtime 3x -cpuprofile cpu.prof
+func BenchmarkModules(b *testing.B) {
+	dir := kerneldata.Dir(b, "vmlinux.btf", "modules")
+	var mods []string
+	err := filepath.WalkDir(filepath.Join(dir, "modules"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".ko") {
+			mods = append(mods, p)
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(mods)
+	var sample []string
+	for i := 27; i < len(mods); i += 28 {
+		sample = append(sample, mods[i])
+	}
+	out := filepath.Join(b.TempDir(), "m.btf")
+	base := filepath.Join(dir, "vmlinux.btf")
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, m := range sample {
+			args := []string{"encode", "-j", "1", "--compat", "1.32", "--lang_exclude=rust",
+				"--btf_features=encode_force,var,float,enum64,decl_tag,type_tag,optimized_func,consistent_func,decl_tag_kfuncs",
+				"--base", base, "-o", out, m}
+			if err := run(args, io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(sample))/1e6, "ms/module")
+}
