@@ -51,6 +51,7 @@ func TestBadInput(t *testing.T) {
 		{"corrupt shard", []string{"merge", "-o", out, goodShard, corrupt}, []string{corrupt, "offset"}, nil},
 		// Shards are read in parallel; the error is the first bad one's by position.
 		{"two corrupt shards", []string{"merge", "-j", "4", "-o", out, goodShard, corrupt, goodShard, corrupt2}, []string{corrupt, "offset"}, []string{corrupt2}},
+		{"truncated ELF as base", []string{"encode", "-o", out, "--base", truncated, bin}, []string{truncated}, nil},
 		{"shard given as ELF", []string{"merge", "-o", out, "--elf", goodShard, goodShard}, []string{goodShard}, nil},
 		{"ELF given as shard", []string{"merge", "-o", out, bin}, []string{bin}, nil},
 		{"missing input", []string{"stat", filepath.Join(dir, "nope")}, []string{"nope"}, nil},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -243,12 +242,21 @@ func readBase(path string) (*btf.Spec, error) {
 // with a distilled base) is split BTF on that distilled base; given a base, it is
 // relocated onto it, as the kernel does when it loads the module.
 func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
-	data, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-		f, err := elf.NewFile(bytes.NewReader(data))
+	defer file.Close()
+	// An ELF is read through its section headers, for its BTF sections only: a
+	// vmlinux given as every module's base is hundreds of megabytes.
+	magic := make([]byte, len(elf.ELFMAG))
+	n, err := io.ReadFull(file, magic)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	var data []byte
+	if string(magic[:n]) == elf.ELFMAG {
+		f, err := elf.NewFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -262,6 +270,8 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		if sec := f.Section(".BTF.base"); sec != nil {
 			return readDistilled(path, sec, data, base)
 		}
+	} else if data, err = os.ReadFile(path); err != nil {
+		return nil, err
 	}
 	s, err := btf.Parse(data, base)
 	if err != nil {
