@@ -293,9 +293,9 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 			}
 			v := bo.Uint32(r[4:])
 			if t.KindFlag {
-				m.Value = uint64(int64(int32(v)))
+				m.SetValue(uint64(int64(int32(v))))
 			} else {
-				m.Value = uint64(v)
+				m.SetValue(uint64(v))
 			}
 		}
 	case KindEnum64:
@@ -306,7 +306,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
 				return 0, err
 			}
-			m.Value = uint64(bo.Uint32(r[4:])) | uint64(bo.Uint32(r[8:]))<<32
+			m.Offset, m.Size = bo.Uint32(r[4:]), bo.Uint32(r[8:]) // SetValue, from its halves
 		}
 	case KindFwd:
 		if sizeType != 0 {
@@ -572,14 +572,14 @@ func encodeType(b []byte, bo binary.ByteOrder, tab *stringTable, t *Type) (int, 
 		}
 	case KindEnum:
 		for i, m := range t.Members {
-			if m.Value > 0xffffffff && int64(m.Value) != int64(int32(m.Value)) {
-				return 0, fmt.Errorf("enumerator %d (%q): value %#x does not fit 32 bits", i, m.Name, m.Value)
+			if v := m.Value(); v > 0xffffffff && int64(v) != int64(int32(v)) {
+				return 0, fmt.Errorf("enumerator %d (%q): value %#x does not fit 32 bits", i, m.Name, v)
 			}
 			r := tail[i*8:]
 			if err := putName(r, bo, tab, m.Name); err != nil {
 				return 0, err
 			}
-			bo.PutUint32(r[4:], uint32(m.Value))
+			bo.PutUint32(r[4:], m.Offset) // the value's low 32 bits
 		}
 	case KindEnum64:
 		for i, m := range t.Members {
@@ -587,8 +587,8 @@ func encodeType(b []byte, bo binary.ByteOrder, tab *stringTable, t *Type) (int, 
 			if err := putName(r, bo, tab, m.Name); err != nil {
 				return 0, err
 			}
-			bo.PutUint32(r[4:], uint32(m.Value))
-			bo.PutUint32(r[8:], uint32(m.Value>>32))
+			bo.PutUint32(r[4:], m.Offset) // the value's low and high 32 bits
+			bo.PutUint32(r[8:], m.Size)
 		}
 	case KindFuncProto:
 		for i, m := range t.Members {

@@ -41,9 +41,9 @@ func allKinds() *Spec {
 	s.Add(Type{Kind: KindUnion, Name: "", Size: 16, Members: []Member{
 		{Name: "s", Type: structID}, {Name: "buf", Type: arrID},
 	}})
-	s.Add(Type{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{{Name: "A", Value: 0}, {Name: "B", Value: 0xffffffff}}})
-	s.Add(Type{Kind: KindEnum, Name: "se", Size: 4, KindFlag: true, Members: []Member{{Name: "M", Value: ^uint64(0)}, {Name: "P", Value: 7}}})
-	s.Add(Type{Kind: KindEnum64, Name: "e64", Size: 8, Members: []Member{{Name: "BIG", Value: 1 << 40}, {Name: "A"}}})
+	s.Add(Type{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{Enumerator("A", 0), Enumerator("B", 0xffffffff)}})
+	s.Add(Type{Kind: KindEnum, Name: "se", Size: 4, KindFlag: true, Members: []Member{Enumerator("M", ^uint64(0)), Enumerator("P", 7)}})
+	s.Add(Type{Kind: KindEnum64, Name: "e64", Size: 8, Members: []Member{Enumerator("BIG", 1<<40), {Name: "A"}}})
 	s.Add(Type{Kind: KindFwd, Name: "fs"})
 	s.Add(Type{Kind: KindFwd, Name: "fu", KindFlag: true})
 	tdID := s.Add(Type{Kind: KindTypedef, Name: "s_t", Type: structID})
@@ -227,7 +227,7 @@ func TestMarshalErrors(t *testing.T) {
 		{"kind flag", []Type{{Kind: KindPtr, KindFlag: true}}, "kind_flag set on PTR"},
 		{"unknown kind", []Type{{Kind: 30}}, "unknown kind 30"},
 		{"members on typedef", []Type{{Kind: KindTypedef, Name: "t", Members: []Member{{}}}}, "TYPEDEF with 1 members"},
-		{"enum value", []Type{{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{{Name: "X", Value: 1 << 33}}}}, "value 0x200000000 does not fit 32 bits"},
+		{"enum value", []Type{{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{Enumerator("X", 1<<33)}}}, "value 0x200000000 does not fit 32 bits"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,7 +254,7 @@ func describe(s *Spec, id TypeID) string {
 	case KindEnum, KindEnum64:
 		fmt.Fprintf(&b, "ENUM %s size=%d signed=%v", t.Name, t.Size, t.KindFlag)
 		for _, m := range t.Members {
-			fmt.Fprintf(&b, " %s=%d", m.Name, m.Value)
+			fmt.Fprintf(&b, " %s=%d", m.Name, m.Value())
 		}
 	case KindStruct, KindUnion:
 		fmt.Fprintf(&b, "%s %s size=%d", t.Kind, t.Name, t.Size)

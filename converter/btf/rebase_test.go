@@ -11,7 +11,7 @@ func TestRebase(t *testing.T) {
 	i := s.Add(Type{Kind: KindInt, Name: "long", Size: 8, IntBits: 64})
 	p := s.Add(Type{Kind: KindPtr, Type: i})
 	s.Add(Type{Kind: KindStruct, Name: "s", Size: 16, Members: []Member{{Name: "a", Type: i}, {Name: "b", Type: p, Offset: 64}}})
-	s.Add(Type{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{{Name: "A", Value: 7}}})
+	s.Add(Type{Kind: KindEnum, Name: "e", Size: 4, Members: []Member{Enumerator("A", 7)}})
 	s.Add(Type{Kind: KindArray, Type: p, IndexType: i, Nelems: 3})
 	s.Add(Type{Kind: KindPtr}) // void *
 
@@ -39,7 +39,7 @@ func TestRebase(t *testing.T) {
 			t.Errorf("type %d %s: got %d, want %d", c.id, c.what, c.got, c.want)
 		}
 	}
-	if r.Type(6).Members[0].Type != 0 || r.Type(6).Members[0].Value != 7 {
+	if r.Type(6).Members[0].Type != 0 || r.Type(6).Members[0].Value() != 7 {
 		t.Error("enum values must not be treated as references")
 	}
 	if s.Types[2].Members[0].Type != 1 {

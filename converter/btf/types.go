@@ -132,13 +132,31 @@ type Type struct {
 
 // Member is one element of a type's variable-length part: a struct or union member,
 // an enum value, a function parameter or a DATASEC variable.
+//
+// An enumerator's 64-bit value is kept in Offset (low 32 bits) and Size (high 32
+// bits), which enums do not otherwise use, as BTF's own btf_enum64 splits it: a
+// vmlinux-sized merge holds millions of members, and a separate field would make
+// each 40 bytes instead of 32. Use Value, SetValue and Enumerator.
 type Member struct {
 	Name   string
 	Type   TypeID // member, parameter or VAR type; unused for enums
-	Offset uint32 // STRUCT/UNION: bit offset; DATASEC: byte offset
-	Size   uint32 // STRUCT/UNION: bitfield size in bits (0: not a bitfield); DATASEC: byte size
-	Value  uint64 // ENUM/ENUM64: the value (sign-extended from 32 bits for signed ENUM)
+	Offset uint32 // STRUCT/UNION: bit offset; DATASEC: byte offset; ENUM/ENUM64: value, low 32 bits
+	Size   uint32 // STRUCT/UNION: bitfield size in bits (0: not a bitfield); DATASEC: byte size; ENUM/ENUM64: value, high 32 bits
 }
+
+// Enumerator returns the member of an ENUM or ENUM64 named name with value v.
+func Enumerator(name string, v uint64) Member {
+	m := Member{Name: name}
+	m.SetValue(v)
+	return m
+}
+
+// Value returns an enumerator's value (sign-extended from 32 bits for a signed
+// ENUM).
+func (m *Member) Value() uint64 { return uint64(m.Offset) | uint64(m.Size)<<32 }
+
+// SetValue sets an enumerator's value.
+func (m *Member) SetValue(v uint64) { m.Offset, m.Size = uint32(v), uint32(v>>32) }
 
 // Vlen is the number of members, as in the type's info word.
 func (t *Type) Vlen() int { return len(t.Members) }

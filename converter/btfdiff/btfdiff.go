@@ -390,9 +390,9 @@ func (d *describer) full(id btf.TypeID) string {
 			}
 			b.WriteString(m.Name + "=")
 			if t.KindFlag {
-				b.WriteString(strconv.FormatInt(int64(m.Value), 10))
+				b.WriteString(strconv.FormatInt(int64(m.Value()), 10))
 			} else {
-				b.WriteString(u(m.Value))
+				b.WriteString(u(m.Value()))
 			}
 		}
 		b.WriteString("}")

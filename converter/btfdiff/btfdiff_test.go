@@ -32,8 +32,8 @@ func sample() *btf.Spec {
 	}})
 	arr := s.Add(btf.Type{Kind: btf.KindUnion, Size: 8, Members: []btf.Member{{Name: "x", Type: i}, {Name: "buf", Type: 6}}}) // 5
 	s.Add(btf.Type{Kind: btf.KindArray, Type: c, IndexType: i, Nelems: 8})                                                    // 6
-	s.Add(btf.Type{Kind: btf.KindEnum, Name: "color", Size: 4, Members: []btf.Member{{Name: "RED"}, {Name: "GREEN", Value: 1}}})
-	s.Add(btf.Type{Kind: btf.KindEnum64, Name: "big", Size: 8, Members: []btf.Member{{Name: "HUGE", Value: 1 << 40}}})
+	s.Add(btf.Type{Kind: btf.KindEnum, Name: "color", Size: 4, Members: []btf.Member{{Name: "RED"}, btf.Enumerator("GREEN", 1)}})
+	s.Add(btf.Type{Kind: btf.KindEnum64, Name: "big", Size: 8, Members: []btf.Member{btf.Enumerator("HUGE", 1<<40)}})
 	s.Add(btf.Type{Kind: btf.KindFwd, Name: "opaque"})
 	td := s.Add(btf.Type{Kind: btf.KindTypedef, Name: "node_t", Type: node})
 	v := s.Add(btf.Type{Kind: btf.KindVolatile, Type: i})
@@ -109,9 +109,9 @@ func TestDifferences(t *testing.T) {
 		{"anonymous union itself", func(s *btf.Spec) { s.Types[4].Members[0].Name = "y" }, btf.KindUnion, 1, 1},
 		{"int size", func(s *btf.Spec) { s.Types[1].Size = 2 }, btf.KindInt, 1, 1},
 		{"array length", func(s *btf.Spec) { s.Types[5].Nelems = 9 }, btf.KindArray, 1, 1},
-		{"enum value", func(s *btf.Spec) { s.Types[6].Members[1].Value = 2 }, btf.KindEnum, 1, 1},
+		{"enum value", func(s *btf.Spec) { s.Types[6].Members[1].SetValue(2) }, btf.KindEnum, 1, 1},
 		{"enum signedness", func(s *btf.Spec) { s.Types[6].KindFlag = true }, btf.KindEnum, 1, 1},
-		{"enum64 value", func(s *btf.Spec) { s.Types[7].Members[0].Value = 1 << 41 }, btf.KindEnum64, 1, 1},
+		{"enum64 value", func(s *btf.Spec) { s.Types[7].Members[0].SetValue(1 << 41) }, btf.KindEnum64, 1, 1},
 		{"fwd kind", func(s *btf.Spec) { s.Types[8].KindFlag = true }, btf.KindFwd, 1, 1},
 		{"typedef target", func(s *btf.Spec) { s.Types[9].Type = 1 }, btf.KindTypedef, 1, 1},
 		{"pointer target", func(s *btf.Spec) { s.Types[2].Type = 1 }, btf.KindPtr, 1, 1},

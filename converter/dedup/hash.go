@@ -120,7 +120,7 @@ func equalEnum(a, b *btf.Type) bool {
 	}
 	for i := range a.Members {
 		ma, mb := &a.Members[i], &b.Members[i]
-		if ma.Name != mb.Name || enumValue(a.Kind, ma.Value) != enumValue(b.Kind, mb.Value) {
+		if ma.Name != mb.Name || enumValue(a.Kind, ma.Value()) != enumValue(b.Kind, mb.Value()) {
 			return false
 		}
 	}

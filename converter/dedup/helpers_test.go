@@ -53,7 +53,7 @@ func enumT(name string, size uint32, vals ...btf.Member) btf.Type {
 	return btf.Type{Kind: btf.KindEnum, Name: name, Size: size, Members: vals}
 }
 
-func val(name string, v uint64) btf.Member { return btf.Member{Name: name, Value: v} }
+func val(name string, v uint64) btf.Member { return btf.Enumerator(name, v) }
 
 func proto(ret btf.TypeID, params ...btf.Member) btf.Type {
 	return btf.Type{Kind: btf.KindFuncProto, Type: ret, Members: params}
@@ -143,7 +143,7 @@ func dump(s *btf.Spec) string {
 		case btf.KindEnum, btf.KindEnum64:
 			fmt.Fprintf(&b, " size=%d vlen=%d", t.Size, len(t.Members))
 			for _, m := range t.Members {
-				fmt.Fprintf(&b, " '%s'=%d", m.Name, int64(m.Value))
+				fmt.Fprintf(&b, " '%s'=%d", m.Name, int64(m.Value()))
 			}
 		case btf.KindFwd:
 			fmt.Fprintf(&b, " union=%v", t.KindFlag)
@@ -196,7 +196,7 @@ func shapes(s *btf.Spec, depth int) []string {
 		}
 		b.WriteString("{")
 		for _, m := range t.Members {
-			fmt.Fprintf(&b, "%s@%d:%d=%d", m.Name, m.Offset, m.Size, m.Value)
+			fmt.Fprintf(&b, "%s@%d:%d", m.Name, m.Offset, m.Size) // an enumerator's value is in Offset and Size
 			switch t.Kind {
 			case btf.KindStruct, btf.KindUnion, btf.KindFuncProto, btf.KindDatasec:
 				b.WriteString(":" + render(m.Type, depth-1))

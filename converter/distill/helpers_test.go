@@ -54,7 +54,7 @@ func enum64T(name string, size uint32, vals ...btf.Member) btf.Type {
 	return btf.Type{Kind: btf.KindEnum64, Name: name, Size: size, Members: vals}
 }
 
-func val(name string, v uint64) btf.Member { return btf.Member{Name: name, Value: v} }
+func val(name string, v uint64) btf.Member { return btf.Enumerator(name, v) }
 
 func proto(ret btf.TypeID, params ...btf.Member) btf.Type {
 	return btf.Type{Kind: btf.KindFuncProto, Type: ret, Members: params}
@@ -109,7 +109,7 @@ func dump(s *btf.Spec) string {
 		case btf.KindEnum, btf.KindEnum64:
 			fmt.Fprintf(&b, " size=%d", t.Size)
 			for _, m := range t.Members {
-				fmt.Fprintf(&b, " %s=%d", m.Name, int64(m.Value))
+				fmt.Fprintf(&b, " %s=%d", m.Name, int64(m.Value()))
 			}
 		case btf.KindFloat:
 			fmt.Fprintf(&b, " size=%d", t.Size)

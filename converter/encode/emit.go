@@ -466,7 +466,7 @@ func (e *encoder) enum(n *node) btf.Type {
 				v = uint64(uint32(v))
 			}
 		}
-		e.mbuf = append(e.mbuf, btf.Member{Name: en.name, Value: v})
+		e.mbuf = append(e.mbuf, btf.Enumerator(en.name, v))
 	}
 	t.Members = e.keepMembers()
 	return t

@@ -56,7 +56,7 @@ func dump(sh *shard.Shard) string {
 		case btf.KindEnum, btf.KindEnum64:
 			fmt.Fprintf(&b, " size=%d signed=%v", t.Size, t.KindFlag)
 			for _, m := range t.Members {
-				fmt.Fprintf(&b, "\n\t'%s' val=%d", m.Name, int64(m.Value))
+				fmt.Fprintf(&b, "\n\t'%s' val=%d", m.Name, int64(m.Value()))
 			}
 		case btf.KindFwd:
 			fmt.Fprintf(&b, " union=%v", t.KindFlag)
@@ -149,13 +149,13 @@ func TestFixtureFacts(t *testing.T) {
 				t.Errorf("%s: bits.%s: off %d size %d, want %d %d", name, m.Name, m.Offset, m.Size, w.off, w.size)
 			}
 		}
-		if e := find(btf.KindEnum, "small"); !e.KindFlag || int64(e.Members[0].Value) != -2 {
+		if e := find(btf.KindEnum, "small"); !e.KindFlag || int64(e.Members[0].Value()) != -2 {
 			t.Errorf("%s: enum small: %+v", name, e)
 		}
-		if e := find(btf.KindEnum64, "big"); e.KindFlag || e.Members[1].Value != 0x123456789abcdef {
+		if e := find(btf.KindEnum64, "big"); e.KindFlag || e.Members[1].Value() != 0x123456789abcdef {
 			t.Errorf("%s: enum big: %+v", name, e)
 		}
-		if e := find(btf.KindEnum64, "bigneg"); int64(e.Members[0].Value) != -1<<63 {
+		if e := find(btf.KindEnum64, "bigneg"); int64(e.Members[0].Value()) != -1<<63 {
 			t.Errorf("%s: enum bigneg: %+v", name, e)
 		}
 		if f := find(btf.KindFwd, "declared_union"); !f.KindFlag {
@@ -335,7 +335,7 @@ func canonOurs(s *btf.Spec, id btf.TypeID, top bool) string {
 			if t.Kind.IsComposite() {
 				fmt.Fprintf(&b, "%s %s @%d:%d; ", m.Name, ref(m.Type), m.Offset, m.Size)
 			} else {
-				v := m.Value
+				v := m.Value()
 				if t.Size <= 4 {
 					v = uint64(uint32(v))
 				}

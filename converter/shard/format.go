@@ -254,8 +254,15 @@ func (w *writer) typ(t *btf.Type) {
 		return
 	}
 	w.uvarint(uint64(len(t.Members)))
+	enum := isEnum(t.Kind)
 	for i := range t.Members {
 		m := &t.Members[i]
+		// An enumerator's value is written as such, not as the Offset and Size
+		// that hold it in memory (btf.Member).
+		offset, size, value := m.Offset, m.Size, uint64(0)
+		if enum {
+			offset, size, value = 0, 0, m.Value()
+		}
 		var mp uint64
 		if m.Name != "" {
 			mp |= memberName
@@ -263,13 +270,13 @@ func (w *writer) typ(t *btf.Type) {
 		if m.Type != 0 {
 			mp |= memberType
 		}
-		if m.Offset != 0 {
+		if offset != 0 {
 			mp |= memberOffset
 		}
-		if m.Size != 0 {
+		if size != 0 {
 			mp |= memberSize
 		}
-		if m.Value != 0 {
+		if value != 0 {
 			mp |= memberValue
 		}
 		w.uvarint(mp)
@@ -280,13 +287,13 @@ func (w *writer) typ(t *btf.Type) {
 			w.uvarint(uint64(m.Type))
 		}
 		if mp&memberOffset != 0 {
-			w.uvarint(uint64(m.Offset))
+			w.uvarint(uint64(offset))
 		}
 		if mp&memberSize != 0 {
-			w.uvarint(uint64(m.Size))
+			w.uvarint(uint64(size))
 		}
 		if mp&memberValue != 0 {
-			w.uvarint(m.Value)
+			w.uvarint(value)
 		}
 	}
 }
@@ -661,6 +668,9 @@ func (r *reader) typ(t *btf.Type, ntypes int) error {
 		if mp >= memberValue<<1 {
 			return fmt.Errorf("member %d: unknown field bits %#x", i, mp)
 		}
+		if enum := isEnum(t.Kind); enum && mp&(memberOffset|memberSize) != 0 || !enum && mp&memberValue != 0 {
+			return fmt.Errorf("member %d of a %s: field bits %#x: an enumerator has a value only, other members none", i, t.Kind, mp)
+		}
 		if mp&memberName != 0 {
 			if m.Name, err = r.sref(); err != nil {
 				return err
@@ -682,9 +692,11 @@ func (r *reader) typ(t *btf.Type, ntypes int) error {
 			}
 		}
 		if mp&memberValue != 0 {
-			if m.Value, err = r.uvarint(); err != nil {
+			v, err := r.uvarint()
+			if err != nil {
 				return err
 			}
+			m.SetValue(v)
 		}
 	}
 	return nil
@@ -698,3 +710,5 @@ func ReadFile(path string) (*Shard, error) {
 	}
 	return Unmarshal(data, path)
 }
+
+func isEnum(k btf.Kind) bool { return k == btf.KindEnum || k == btf.KindEnum64 }

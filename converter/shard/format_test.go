@@ -22,7 +22,7 @@ func sample() *Shard {
 		{Name: "p", Type: ptr, Offset: 32},
 	}})
 	s.Add(btf.Type{Kind: btf.KindEnum64, Name: "e", Size: 8, KindFlag: true, Members: []btf.Member{
-		{Name: "NEG", Value: ^uint64(0)}, {Name: "BIG", Value: 1 << 40},
+		btf.Enumerator("NEG", ^uint64(0)), btf.Enumerator("BIG", 1<<40),
 	}})
 	s.Add(btf.Type{Kind: btf.KindArray, Type: intID, IndexType: intID, Nelems: 7})
 	s.Add(btf.Type{Kind: btf.KindDeclTag, Name: "tag", Type: intID, ComponentIdx: -1})
@@ -146,6 +146,50 @@ func TestRejectsBadTypesEnd(t *testing.T) {
 		}
 		if _, err := Unmarshal(data, "ends"); !errors.Is(err, ErrFormat) {
 			t.Errorf("TypesEnd %v: err = %v, want ErrFormat", ends, err)
+		}
+	}
+}
+
+// An enumerator's value is a field of its own in the file, though btf.Member keeps
+// it in Offset and Size: an enum member with an offset or size, or another member
+// with a value, is corrupt.
+func TestMemberFieldsByKind(t *testing.T) {
+	marshal := func(k btf.Kind, m btf.Member) []byte {
+		s := btf.NewSpec()
+		s.Add(btf.Type{Kind: k, Name: "t", Size: 4, Members: []btf.Member{m}})
+		data, err := Marshal(&Shard{Source: "k.o", Types: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for _, tc := range []struct {
+		a, b btf.Kind // differ in the kind byte only
+		m    btf.Member
+		to   btf.Kind // what the kind byte is changed to
+	}{
+		{btf.KindStruct, btf.KindUnion, btf.Member{Name: "m", Offset: 8}, btf.KindEnum},
+		{btf.KindEnum, btf.KindEnum64, btf.Enumerator("m", 8), btf.KindStruct},
+	} {
+		a, b := marshal(tc.a, tc.m), marshal(tc.b, tc.m)
+		if s, err := Unmarshal(a, "a"); err != nil || !reflect.DeepEqual(s.Types.Types[0].Members[0], tc.m) {
+			t.Fatalf("%v member does not round-trip: %v", tc.a, err)
+		}
+		at := -1
+		for i := range len(a) - 4 {
+			if a[i] != b[i] {
+				at = i
+				break
+			}
+		}
+		if at < 0 || a[at] != byte(tc.a) {
+			t.Fatalf("no kind byte found")
+		}
+		bad := bytes.Clone(a[:len(a)-4])
+		bad[at] = byte(tc.to)
+		bad = binary.LittleEndian.AppendUint32(bad, crc32.Checksum(bad, crcTable))
+		if _, err := Unmarshal(bad, "bad"); !errors.Is(err, ErrFormat) || !bytes.Contains([]byte(err.Error()), []byte("enumerator")) {
+			t.Errorf("%v member read as %v: err = %v, want ErrFormat about enumerators", tc.a, tc.to, err)
 		}
 	}
 }
