@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/btfdiff"
@@ -270,14 +271,45 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		if sec := f.Section(".BTF.base"); sec != nil {
 			return readDistilled(path, sec, data, base)
 		}
-	} else if data, err = os.ReadFile(path); err != nil {
-		return nil, err
+	} else {
+		// Raw BTF is mapped, not read: btf.Parse copies what it keeps, and a
+		// module's base would otherwise be megabytes of new memory per process.
+		m, err := mapFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if m != nil {
+			defer syscall.Munmap(m)
+			data = m
+		} else { // a pipe, or empty
+			rest, err := io.ReadAll(file)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			data = append(magic[:n], rest...)
+		}
 	}
 	s, err := btf.Parse(data, base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// mapFile maps the whole of file read-only; nil for an empty file or one that is
+// not a regular file (a pipe), which the caller reads instead.
+func mapFile(file *os.File) ([]byte, error) {
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	if int64(int(fi.Size())) != fi.Size() {
+		return nil, fmt.Errorf("%d bytes: too large to map", fi.Size())
+	}
+	return syscall.Mmap(int(file.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
 // readDistilled parses the .BTF section data of the ELF file path on its distilled
