@@ -179,35 +179,34 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	}
 	typeStart := int(hdrLen) + int(typeOff)
 	types := raw[typeStart : typeStart+int(typeLen)]
-	// A first pass finds the records (so that Types is allocated once); the second
-	// decodes them.
-	var offsets []int
-	nmembers := 0
-	for pos := 0; pos < len(types); {
+	// A first pass counts the records and their members (so that Types and the
+	// member arena are allocated once); the second decodes them.
+	ntypes, nmembers := 0, 0
+	for pos := 0; pos < len(types); ntypes++ {
 		if len(types)-pos < rawTypeLen {
-			return nil, p.errorf(spec.NextID()+TypeID(len(offsets)), typeStart+pos, "truncated type record (%d bytes left, need %d)", len(types)-pos, rawTypeLen)
+			return nil, p.errorf(spec.NextID()+TypeID(ntypes), typeStart+pos, "truncated type record (%d bytes left, need %d)", len(types)-pos, rawTypeLen)
 		}
 		info := p.bo.Uint32(types[pos+4:])
-		offsets = append(offsets, typeStart+pos)
 		kind, vlen := Kind(info>>24&0x1f), int(info&0xffff)
 		if hasVlen(kind) {
 			nmembers += vlen
 		}
 		pos += recordSize(kind, vlen)
 	}
-	p.marena = make([]Member, nmembers)
-	if uint64(spec.FirstID)+uint64(len(offsets)) > 1<<32 {
-		return nil, p.errorf(0, typeStart, "%d types on top of %d exceed the 32-bit type ID space", len(offsets), spec.FirstID-1)
+	if uint64(spec.FirstID)+uint64(ntypes) > 1<<32 {
+		return nil, p.errorf(0, typeStart, "%d types on top of %d exceed the 32-bit type ID space", ntypes, spec.FirstID-1)
 	}
-	spec.Types = make([]Type, len(offsets))
-	for i, off := range offsets {
+	p.marena = make([]Member, nmembers)
+	spec.Types = make([]Type, ntypes)
+	offsets := make([]int, ntypes) // of each record, for errors
+	off := typeStart
+	for i := range spec.Types {
 		n, err := p.decodeType(&spec.Types[i], raw[off:typeStart+len(types)], spec.FirstID+TypeID(i), off)
 		if err != nil {
 			return nil, err
 		}
-		if i+1 < len(offsets) && off+n != offsets[i+1] {
-			panic("btf: record sizes disagree") // recordSize is used by both passes
-		}
+		offsets[i] = off
+		off += n // the record size the first pass used (recordSize)
 	}
 	if err := spec.checkRefs(func(i int) int { return offsets[i] }); err != nil {
 		return nil, err
