@@ -39,9 +39,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
-	"os"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/internal/mapfile"
 )
 
 const (
@@ -704,11 +704,12 @@ func (r *reader) typ(t *btf.Type, ntypes int) error {
 
 // ReadFile reads and decodes the shard at path.
 func ReadFile(path string) (*Shard, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Unmarshal(data, path)
+	var s *Shard
+	err := mapfile.With(path, func(data []byte) (err error) {
+		s, err = Unmarshal(data, path) // it copies what it keeps
+		return err
+	})
+	return s, err
 }
 
 func isEnum(k btf.Kind) bool { return k == btf.KindEnum || k == btf.KindEnum64 }

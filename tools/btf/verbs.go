@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/btfdiff"
@@ -20,6 +19,7 @@ import (
 	"github.com/rules-btf/rules_btf/converter/output"
 	"github.com/rules-btf/rules_btf/converter/pipeline"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/mapfile"
 )
 
 const (
@@ -274,12 +274,12 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 	} else {
 		// Raw BTF is mapped, not read: btf.Parse copies what it keeps, and a
 		// module's base would otherwise be megabytes of new memory per process.
-		m, err := mapFile(file)
+		m, err := mapfile.Map(file)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if m != nil {
-			defer syscall.Munmap(m)
+			defer mapfile.Unmap(m)
 			data = m
 		} else { // a pipe, or empty
 			rest, err := io.ReadAll(file)
@@ -294,22 +294,6 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-// mapFile maps the whole of file read-only; nil for an empty file or one that is
-// not a regular file (a pipe), which the caller reads instead.
-func mapFile(file *os.File) ([]byte, error) {
-	fi, err := file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() == 0 || !fi.Mode().IsRegular() {
-		return nil, nil
-	}
-	if int64(int(fi.Size())) != fi.Size() {
-		return nil, fmt.Errorf("%d bytes: too large to map", fi.Size())
-	}
-	return syscall.Mmap(int(file.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
 // readDistilled parses the .BTF section data of the ELF file path on its distilled

@@ -1,0 +1,58 @@
+// Package mapfile maps input files read-only instead of reading them into new
+// memory. Shards and raw BTF are decoded once and not kept: their pages then come
+// from the page cache (where the action that wrote them, or the last build, left
+// them) rather than from freshly allocated, zeroed memory, which is the larger
+// cost on a machine where first touches are expensive.
+package mapfile
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// Map maps the whole of f read-only. It returns nil (and no error) for an empty
+// file or one that is not a regular file (a pipe): read those instead.
+func Map(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 || !fi.Mode().IsRegular() {
+		return nil, nil
+	}
+	if int64(int(fi.Size())) != fi.Size() {
+		return nil, fmt.Errorf("%d bytes: too large to map", fi.Size())
+	}
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+}
+
+// Unmap releases data returned by Map (nil is allowed).
+func Unmap(data []byte) {
+	if data != nil {
+		syscall.Munmap(data)
+	}
+}
+
+// With calls fn with the contents of the file at path, mapped if it can be and
+// read otherwise. fn must not keep data, or anything that aliases it.
+func With(path string, fn func(data []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := Map(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if data == nil {
+		if data, err = io.ReadAll(f); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	} else {
+		defer Unmap(data)
+	}
+	return fn(data)
+}
