@@ -3,11 +3,8 @@ package distill
 import (
 	"bytes"
 	"encoding/binary"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
@@ -31,18 +28,11 @@ func TestRealModulesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mods []string
 	root := filepath.Join(data, "pahole-1.32/modules")
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".btf") {
-			mods = append(mods, p)
-		}
-		return err
-	})
+	mods, err := kerneldata.Files(root, ".btf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(mods)
 	step := 4
 	if testing.Short() {
 		step = 20

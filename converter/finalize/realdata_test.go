@@ -2,7 +2,6 @@ package finalize
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rules-btf/rules_btf/converter/encode"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/kerneldata"
 )
 
 // TestVmlinux compares Combine on the real kernel (see /work/shared/data/README.md)
@@ -104,17 +104,10 @@ func TestModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	baseSummary := summary(t, baseRaw)
-	var kos []string
-	err = filepath.WalkDir(filepath.Join(dir, "modules"), func(path string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasSuffix(path, ".ko") {
-			kos = append(kos, path)
-		}
-		return err
-	})
+	kos, err := kerneldata.Files(filepath.Join(dir, "modules"), ".ko")
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(kos)
 	all := os.Getenv("RULES_BTF_MODULES") == "all"
 	opts := encode.DefaultOptions()
 	opts.Compat = encode.Compat124

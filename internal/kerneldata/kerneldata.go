@@ -4,8 +4,11 @@
 package kerneldata
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -31,4 +34,19 @@ func Dir(tb testing.TB, files ...string) string {
 		}
 	}
 	return dir
+}
+
+// Files returns the files (not directories) under root whose names end in ext (".ko",
+// ".btf"), sorted by path: the order the fidelity tests and benchmarks sample
+// modules in.
+func Files(root, ext string) ([]string, error) {
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ext) {
+			files = append(files, p)
+		}
+		return err
+	})
+	slices.Sort(files)
+	return files, err
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"io"
-	"io/fs"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/internal/kerneldata"
@@ -20,17 +17,10 @@ import (
 //	go test ./tools/btf -run '^$' -bench Modules -benchtime 3x -cpuprofile cpu.prof
 func BenchmarkModules(b *testing.B) {
 	dir := kerneldata.Dir(b, "vmlinux.btf", "modules")
-	var mods []string
-	err := filepath.WalkDir(filepath.Join(dir, "modules"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".ko") {
-			mods = append(mods, p)
-		}
-		return err
-	})
+	mods, err := kerneldata.Files(filepath.Join(dir, "modules"), ".ko")
 	if err != nil {
 		b.Fatal(err)
 	}
-	slices.Sort(mods)
 	var sample []string
 	for i := 27; i < len(mods); i += 28 {
 		sample = append(sample, mods[i])
