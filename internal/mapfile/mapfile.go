@@ -12,9 +12,9 @@ import (
 	"syscall"
 )
 
-// Map maps the whole of f read-only. It returns nil (and no error) for an empty
-// file or one that is not a regular file (a pipe): read those instead.
-func Map(f *os.File) ([]byte, error) {
+// mapWhole maps the whole of f read-only. It returns nil (and no error) for an
+// empty file or one that is not a regular file (a pipe): those are read instead.
+func mapWhole(f *os.File) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -28,13 +28,6 @@ func Map(f *os.File) ([]byte, error) {
 	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 }
 
-// Unmap releases data returned by Map (nil is allowed).
-func Unmap(data []byte) {
-	if data != nil {
-		syscall.Munmap(data)
-	}
-}
-
 // With calls fn with the contents of the file at path, mapped if it can be and
 // read otherwise. fn must not keep data, or anything that aliases it.
 func With(path string, fn func(data []byte) error) error {
@@ -43,7 +36,7 @@ func With(path string, fn func(data []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	data, err := Map(f)
+	data, err := mapWhole(f)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -52,7 +45,7 @@ func With(path string, fn func(data []byte) error) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 	} else {
-		defer Unmap(data)
+		defer syscall.Munmap(data)
 	}
 	return fn(data)
 }

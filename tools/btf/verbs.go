@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
@@ -243,21 +244,21 @@ func readBase(path string) (*btf.Spec, error) {
 // with a distilled base) is split BTF on that distilled base; given a base, it is
 // relocated onto it, as the kernel does when it loads the module.
 func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer file.Close()
-	// An ELF is read through its section headers, for its BTF sections only: a
-	// vmlinux given as every module's base is hundreds of megabytes.
-	magic := make([]byte, len(elf.ELFMAG))
-	n, err := io.ReadFull(file, magic)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, err
-	}
-	var data []byte
-	if string(magic[:n]) == elf.ELFMAG {
-		f, err := elf.NewFile(file)
+	// The file is mapped, not read: btf.Parse and the ELF reader copy what they
+	// keep, so a module's base is not megabytes of new memory per process, and of
+	// a vmlinux given as the base only the headers and .BTF are touched.
+	var s *btf.Spec
+	err := mapfile.With(path, func(data []byte) (err error) {
+		s, err = parseBTF(path, data, base)
+		return err
+	})
+	return s, err
+}
+
+// parseBTF is readBTF on the contents of the file at path.
+func parseBTF(path string, data []byte, base *btf.Spec) (*btf.Spec, error) {
+	if bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		f, err := elf.NewFile(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
@@ -270,23 +271,6 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		}
 		if sec := f.Section(".BTF.base"); sec != nil {
 			return readDistilled(path, sec, data, base)
-		}
-	} else {
-		// Raw BTF is mapped, not read: btf.Parse copies what it keeps, and a
-		// module's base would otherwise be megabytes of new memory per process.
-		m, err := mapfile.Map(file)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if m != nil {
-			defer mapfile.Unmap(m)
-			data = m
-		} else { // a pipe, or empty
-			rest, err := io.ReadAll(file)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			data = append(magic[:n], rest...)
 		}
 	}
 	s, err := btf.Parse(data, base)
