@@ -305,7 +305,7 @@ func (p *parser) decodeType(t *Type, b []byte, id TypeID, off int) (int, error) 
 			if m.Name, err = p.name(id, off, bo.Uint32(r)); err != nil {
 				return 0, err
 			}
-			m.Offset, m.Size = bo.Uint32(r[4:]), bo.Uint32(r[8:]) // SetValue, from its halves
+			m.SetValue(uint64(bo.Uint32(r[4:])) | uint64(bo.Uint32(r[8:]))<<32)
 		}
 	case KindFwd:
 		if sizeType != 0 {
@@ -571,14 +571,15 @@ func encodeType(b []byte, bo binary.ByteOrder, tab *stringTable, t *Type) (int, 
 		}
 	case KindEnum:
 		for i, m := range t.Members {
-			if v := m.Value(); v > 0xffffffff && int64(v) != int64(int32(v)) {
+			v := m.Value()
+			if v > 0xffffffff && int64(v) != int64(int32(v)) {
 				return 0, fmt.Errorf("enumerator %d (%q): value %#x does not fit 32 bits", i, m.Name, v)
 			}
 			r := tail[i*8:]
 			if err := putName(r, bo, tab, m.Name); err != nil {
 				return 0, err
 			}
-			bo.PutUint32(r[4:], m.Offset) // the value's low 32 bits
+			bo.PutUint32(r[4:], uint32(v))
 		}
 	case KindEnum64:
 		for i, m := range t.Members {
@@ -586,8 +587,9 @@ func encodeType(b []byte, bo binary.ByteOrder, tab *stringTable, t *Type) (int, 
 			if err := putName(r, bo, tab, m.Name); err != nil {
 				return 0, err
 			}
-			bo.PutUint32(r[4:], m.Offset) // the value's low and high 32 bits
-			bo.PutUint32(r[8:], m.Size)
+			v := m.Value()
+			bo.PutUint32(r[4:], uint32(v))
+			bo.PutUint32(r[8:], uint32(v>>32))
 		}
 	case KindFuncProto:
 		for i, m := range t.Members {

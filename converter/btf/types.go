@@ -164,6 +164,10 @@ func (t *Type) Vlen() int { return len(t.Members) }
 // IsComposite reports whether the kind is STRUCT or UNION.
 func (k Kind) IsComposite() bool { return k == KindStruct || k == KindUnion }
 
+// IsEnum reports whether the kind is ENUM or ENUM64, whose members are
+// enumerators (Member.Value).
+func (k Kind) IsEnum() bool { return k == KindEnum || k == KindEnum64 }
+
 // HasRef reports whether Type.Type is a reference for this kind.
 func (k Kind) HasRef() bool {
 	switch k {
@@ -247,7 +251,7 @@ func (s *Spec) Rebase(base *Spec) (*Spec, error) {
 		if len(t.Members) > 0 {
 			t.Members = append([]Member(nil), t.Members...)
 			for j := range t.Members {
-				if t.Kind != KindEnum && t.Kind != KindEnum64 {
+				if !t.Kind.IsEnum() {
 					t.Members[j].Type = move(t.Members[j].Type)
 				}
 			}

@@ -128,7 +128,7 @@ func equalEnum(a, b *btf.Type) bool {
 }
 
 func isEnumFwd(t *btf.Type) bool {
-	return (t.Kind == btf.KindEnum || t.Kind == btf.KindEnum64) && len(t.Members) == 0
+	return t.Kind.IsEnum() && len(t.Members) == 0
 }
 
 // compatEnum is equalEnum, except that an enum forward declaration matches any enum
@@ -137,9 +137,7 @@ func compatEnum(a, b *btf.Type) bool {
 	if !isEnumFwd(a) && !isEnumFwd(b) {
 		return equalEnum(a, b)
 	}
-	return a.Name == b.Name &&
-		(a.Kind == btf.KindEnum || a.Kind == btf.KindEnum64) &&
-		(b.Kind == btf.KindEnum || b.Kind == btf.KindEnum64)
+	return a.Name == b.Name && a.Kind.IsEnum() && b.Kind.IsEnum()
 }
 
 // hashStruct covers name, info, size and member names and offsets, not the member

@@ -168,7 +168,7 @@ func compatible(dt, bt *btf.Type, embedded bool) bool {
 	case btf.KindFloat:
 		return bt.Kind == btf.KindFloat
 	case btf.KindEnum:
-		return bt.Kind == btf.KindEnum || bt.Kind == btf.KindEnum64
+		return bt.Kind.IsEnum()
 	case btf.KindStruct, btf.KindUnion:
 		return !embedded || bt.Size == dt.Size
 	}

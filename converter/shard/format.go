@@ -254,7 +254,7 @@ func (w *writer) typ(t *btf.Type) {
 		return
 	}
 	w.uvarint(uint64(len(t.Members)))
-	enum := isEnum(t.Kind)
+	enum := t.Kind.IsEnum()
 	for i := range t.Members {
 		m := &t.Members[i]
 		// An enumerator's value is written as such, not as the Offset and Size
@@ -668,7 +668,7 @@ func (r *reader) typ(t *btf.Type, ntypes int) error {
 		if mp >= memberValue<<1 {
 			return fmt.Errorf("member %d: unknown field bits %#x", i, mp)
 		}
-		if enum := isEnum(t.Kind); enum && mp&(memberOffset|memberSize) != 0 || !enum && mp&memberValue != 0 {
+		if enum := t.Kind.IsEnum(); enum && mp&(memberOffset|memberSize) != 0 || !enum && mp&memberValue != 0 {
 			return fmt.Errorf("member %d of a %s: field bits %#x: an enumerator has a value only, other members none", i, t.Kind, mp)
 		}
 		if mp&memberName != 0 {
@@ -711,5 +711,3 @@ func ReadFile(path string) (*Shard, error) {
 	})
 	return s, err
 }
-
-func isEnum(k btf.Kind) bool { return k == btf.KindEnum || k == btf.KindEnum64 }
