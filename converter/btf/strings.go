@@ -3,6 +3,7 @@ package btf
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"sync"
 	"unsafe"
@@ -23,8 +24,8 @@ type stringTable struct {
 	start  uint32 // offset of data[0] in the combined string space
 	data   []byte
 
-	once  sync.Once         // builds index for parsed tables
-	index map[string]uint32 // first offset of every string starting a NUL-terminated run
+	once  sync.Once // builds index for parsed tables
+	index strIndex  // first offset of every string starting a NUL-terminated run
 }
 
 // newParsedTable returns the table for data, a string section read from raw BTF whose
@@ -36,11 +37,12 @@ func newParsedTable(parent *stringTable, data []byte) *stringTable {
 // newBuildTable returns an empty table to be filled by add. A root table starts with
 // the empty string; a split table has none of its own (the base's offset 0 is "").
 func newBuildTable(parent *stringTable) *stringTable {
-	t := &stringTable{parent: parent, start: parent.end(), index: make(map[string]uint32)}
+	t := &stringTable{parent: parent, start: parent.end()}
+	t.index.init(64)
 	t.once.Do(func() {}) // the index is maintained by add
 	if parent == nil {
 		t.data = []byte{0}
-		t.index[""] = 0
+		t.index.insert(t.data, "", 0)
 	}
 	return t
 }
@@ -80,22 +82,24 @@ func (t *stringTable) find(s string) (uint32, bool) {
 		return off, true
 	}
 	t.once.Do(t.buildIndex)
-	off, ok := t.index[s]
-	return off, ok
+	if rel, ok := t.index.find(t.data, s); ok {
+		return t.start + rel, true
+	}
+	return 0, false
 }
 
 // buildIndex indexes every string of a parsed table that starts right after a NUL (or
 // at the table's start), keeping the first occurrence of duplicates.
 func (t *stringTable) buildIndex() {
-	t.index = make(map[string]uint32, bytes.Count(t.data, []byte{0}))
+	t.index.init(bytes.Count(t.data, []byte{0}))
 	for i := 0; i < len(t.data); {
 		n := bytes.IndexByte(t.data[i:], 0)
 		if n < 0 {
 			break
 		}
 		s := unsafe.String(unsafe.SliceData(t.data[i:]), n) // as in lookup
-		if _, dup := t.index[s]; !dup {
-			t.index[s] = t.start + uint32(i)
+		if _, dup := t.index.find(t.data, s); !dup {
+			t.index.insert(t.data, s, uint32(i))
 		}
 		i += n + 1
 	}
@@ -116,8 +120,77 @@ func (t *stringTable) add(s string) (uint32, error) {
 	}
 	t.data = append(t.data, s...)
 	t.data = append(t.data, 0)
-	t.index[s] = off
+	t.index.insert(t.data, s, off-t.start)
 	return off, nil
+}
+
+// strIndex finds a string of a table by content: open addressing with linear
+// probing over offsets into the table's data (offset+1; 0 is an empty slot), keyed
+// by a hash of the string. It holds no pointers and no copies of the strings, so
+// indexing a base's hundred thousand names costs a few hundred kilobytes the GC
+// never scans, where a map[string]uint32 took megabytes it scanned on every cycle.
+type strIndex struct {
+	slots []uint32
+	used  int
+}
+
+var strSeed = maphash.MakeSeed()
+
+// init empties the index, sized for about n strings.
+func (x *strIndex) init(n int) {
+	size := 64
+	for size < 2*n {
+		size <<= 1
+	}
+	x.slots, x.used = make([]uint32, size), 0
+}
+
+// find returns the offset in data of s, NUL-terminated there.
+func (x *strIndex) find(data []byte, s string) (uint32, bool) {
+	mask := len(x.slots) - 1
+	for i := int(maphash.String(strSeed, s)) & mask; ; i = (i + 1) & mask {
+		e := x.slots[i]
+		if e == 0 {
+			return 0, false
+		}
+		if off := int(e - 1); off+len(s) < len(data) && data[off+len(s)] == 0 && string(data[off:off+len(s)]) == s {
+			return uint32(off), true
+		}
+	}
+}
+
+// insert records that s, which find does not know, is at offset off of data.
+func (x *strIndex) insert(data []byte, s string, off uint32) {
+	if 2*(x.used+1) > len(x.slots) {
+		x.grow(data)
+	}
+	mask := len(x.slots) - 1
+	i := int(maphash.String(strSeed, s)) & mask
+	for x.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = off + 1
+	x.used++
+}
+
+// grow doubles the slots and re-inserts every offset, finding its string's end in
+// data again.
+func (x *strIndex) grow(data []byte) {
+	old := x.slots
+	x.slots = make([]uint32, 2*len(old))
+	mask := len(x.slots) - 1
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		rest := data[e-1:]
+		s := unsafe.String(unsafe.SliceData(rest), bytes.IndexByte(rest, 0))
+		i := int(maphash.String(strSeed, s)) & mask
+		for x.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		x.slots[i] = e
+	}
 }
 
 // maxStringsLen bounds the combined string space: name offsets are 32 bits and the
