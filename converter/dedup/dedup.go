@@ -33,6 +33,40 @@ type Options struct {
 	// BaseTypedefsUnmatched is the former name of Libbpf170, whose most visible
 	// effect it names; either one selects libbpf 1.7.0.
 	BaseTypedefsUnmatched bool
+
+	// Base, if not nil, is the base of the Spec to deduplicate as PrepareBase
+	// left it, so that its types are not checked and hashed again: a process
+	// that converts many modules on one vmlinux prepares it once. It must have
+	// been prepared from the Spec's Base itself.
+	Base *Base
+}
+
+// Base is the part of a split dedup that depends on the base alone: its types
+// checked and indexed by ID, and the table of candidates holding every base type
+// (pass 0). Dedup only reads it, so one Base serves any number of Dedup calls,
+// concurrent ones included.
+type Base struct {
+	spec  *btf.Spec
+	types []*btf.Type // by ID, types[0] is void
+	kinds []btf.Kind  // by ID
+	table *table
+}
+
+// PrepareBase checks base and enters its types into a candidate table, as Dedup
+// does for a Spec split on base. A nil base gives a nil Base.
+func PrepareBase(base *btf.Spec) (*Base, error) {
+	if base == nil {
+		return nil, nil
+	}
+	d, err := newDeduper(btf.NewSplitSpec(base), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	d.prep()
+	return &Base{spec: base, types: d.base, kinds: d.kinds, table: d.table}, nil
 }
 
 // ErrMalformed is wrapped by every error about the content of the input.
@@ -81,7 +115,10 @@ var forceCollisions = false
 // types equal to a base type map to it, and the output is split on the same base.
 // s and its base are not modified; the output shares no slices with them.
 func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
-	d, err := newDeduper(s)
+	if opts.Base != nil && opts.Base.spec != s.Base {
+		return nil, nil, fmt.Errorf("dedup: Options.Base was prepared for another base than the Spec's")
+	}
+	d, err := newDeduper(s, opts.Base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,7 +126,9 @@ func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	if err := d.validate(); err != nil {
 		return nil, nil, err
 	}
-	d.prep()
+	if opts.Base == nil {
+		d.prep()
+	}
 	d.primTypes()
 	if err := d.structTypes(); err != nil {
 		return nil, nil, err
@@ -115,12 +154,16 @@ type deduper struct {
 	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
 	v170  bool        // Options.Libbpf170
 
+	validated uint32 // IDs below it were checked by PrepareBase (1: none)
+
 	// adjustCanon records that the current walk would need a base FWD to resolve
 	// to a split struct: the graphs are then not taken as equivalent.
 	adjustCanon bool
 }
 
-func newDeduper(s *btf.Spec) (*deduper, error) {
+// newDeduper sets up the dedup of s; with a prepared base (nil: none), the base's
+// part is taken from it and validate checks only s's own types.
+func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
 	var chain []*btf.Spec
 	for b := s.Base; b != nil; b = b.Base {
 		chain = append(chain, b)
@@ -144,6 +187,22 @@ func newDeduper(s *btf.Spec) (*deduper, error) {
 		local: s.Types,
 		n:     uint32(total),
 	}
+	d.kinds = make([]btf.Kind, d.n)
+	d.canon = make([]uint32, d.n)
+	d.hypot = make([]uint32, d.n)
+	for i := range d.hypot {
+		d.hypot[i] = unprocessed
+	}
+	if prepared != nil {
+		d.base = prepared.types
+		copy(d.kinds, prepared.kinds)
+		for id := range d.first {
+			d.canon[id] = id // base types are canonical (validate)
+		}
+		d.table = prepared.table.clone(len(d.local) / 16)
+		d.validated = d.first
+		return d, nil
+	}
 	d.base = make([]*btf.Type, d.first)
 	d.base[0] = &void
 	for i := len(chain) - 1; i >= 0; i-- {
@@ -152,15 +211,10 @@ func newDeduper(s *btf.Spec) (*deduper, error) {
 			d.base[uint32(b.FirstID)+uint32(j)] = &b.Types[j]
 		}
 	}
-	d.kinds = make([]btf.Kind, d.n)
-	d.canon = make([]uint32, d.n)
-	d.hypot = make([]uint32, d.n)
-	for i := range d.hypot {
-		d.hypot[i] = unprocessed
-	}
 	// Distinct types are a few percent of a multi-CU input; the table grows anyway.
 	d.table = newTable(int(d.first) + len(d.local)/16)
 	d.table.collide = forceCollisions
+	d.validated = 1
 	return d, nil
 }
 
@@ -186,7 +240,7 @@ func (d *deduper) errorf(id uint32, format string, args ...any) error {
 // kinds and the initial canonical mapping: base types (canonical by definition),
 // VARs and DATASECs (never merged) map to themselves, all others are not processed.
 func (d *deduper) validate() error {
-	for id := uint32(1); id < d.n; id++ {
+	for id := d.validated; id < d.n; id++ {
 		t := d.typ(id)
 		limit := d.n
 		if id < d.first {

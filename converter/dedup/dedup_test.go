@@ -762,6 +762,24 @@ func TestDedup(t *testing.T) {
 				if dump(tt.in) != inDump {
 					t.Errorf("the input was modified")
 				}
+				if tt.in.Base != nil {
+					// The same with the base prepared once, used twice.
+					pb, err := PrepareBase(tt.in.Base)
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts := tt.opts
+					opts.Base = pb
+					for range 2 {
+						pgot, pids, err := Dedup(tt.in, opts)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if g, w := dump(pgot), dump(got); g != w || !slices.Equal(pids, ids) {
+							t.Errorf("with a prepared base: got:\n%s%v\nwant:\n%s%v", g, pids, w, ids)
+						}
+					}
+				}
 
 				// Idempotence: deduplicated BTF has nothing left to merge.
 				if tt.notIdempotent {

@@ -3,6 +3,8 @@ package dedup
 import (
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
@@ -172,3 +174,42 @@ func BenchmarkVmlinux1(b *testing.B)  { benchmarkCopies(b, 1) }
 func BenchmarkVmlinux2(b *testing.B)  { benchmarkCopies(b, 2) }
 func BenchmarkVmlinux3(b *testing.B)  { benchmarkCopies(b, 3) }
 func BenchmarkVmlinux38(b *testing.B) { benchmarkCopies(b, 38) } // ~3.6 M types, the size of a whole-kernel merge
+
+// A base prepared once (PrepareBase) gives every module the result of a Dedup that
+// prepares it itself, in both libbpf modes, however often it is used.
+func TestPreparedBaseModules(t *testing.T) {
+	base := loadRaw(t, filepath.Join(kernelDir, "vmlinux.btf"), nil)
+	paths, _ := kerneldata.Files(filepath.Join(kernelDir, "pahole/modules"), ".btf") // none: skipped below
+	if len(paths) == 0 {
+		t.Skip("no module BTF")
+	}
+	if testing.Short() && len(paths) > 20 {
+		paths = paths[:20]
+	}
+	pb, err := PrepareBase(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, opts := range []Options{{}, {Libbpf170: true}} {
+		for _, p := range paths {
+			m := loadRaw(t, p, base)
+			want, wantIDs, err := Dedup(m, opts)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			opts.Base = pb
+			got, ids, err := Dedup(m, opts)
+			opts.Base = nil
+			if err != nil {
+				t.Fatalf("%s: prepared base: %v", p, err)
+			}
+			if !reflect.DeepEqual(got.Types, want.Types) || !slices.Equal(ids, wantIDs) {
+				t.Fatalf("%s (%+v): a prepared base gives another result", p, opts)
+			}
+		}
+	}
+	other := loadRaw(t, filepath.Join(kernelDir, "vmlinux.btf"), nil)
+	if _, _, err := Dedup(btf.NewSplitSpec(other), Options{Base: pb}); err == nil {
+		t.Error("a Base prepared for another base Spec was accepted")
+	}
+}

@@ -61,6 +61,16 @@ func newTable(sizeHint int) *table {
 	return t
 }
 
+// clone returns a copy of t that can take extra more entries before its entry
+// list grows; t is not changed by anything done to the copy.
+func (t *table) clone(extra int) *table {
+	c := *t
+	c.slots = append([]uint64(nil), t.slots...)
+	c.tails = append([]uint32(nil), t.tails...)
+	c.entries = append(make([]entry, 0, len(t.entries)+extra), t.entries...)
+	return &c
+}
+
 func (t *table) setSlots(n int) {
 	t.slots = make([]uint64, n)
 	t.tails = make([]uint32, n)
