@@ -56,7 +56,7 @@ func runLoad(args []string, stdout io.Writer) error {
 
 // concatSplit returns the split BTF at path and its base as one standalone blob.
 func concatSplit(path, basePath string) ([]byte, error) {
-	base, err := readBase(basePath)
+	base, _, err := readBase(basePath)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,10 @@
 //
 // Any argument may be @FILE, a params file with one argument per line. Outputs are
 // written atomically: after an error there is no output file.
+//
+// With --persistent_worker, btf is a Bazel persistent worker (JSON protocol) that
+// runs one such command line per request and keeps the base BTF of module
+// conversions between requests (worker.go).
 package main
 
 import (
@@ -40,15 +44,21 @@ var verbs = map[string]verb{
 }
 
 func main() {
+	if isWorker(os.Args[1:]) {
+		// Only WorkResponses may reach stdout: anything else printed (a verb's
+		// -h text) goes to stderr, Bazel's worker log.
+		out := os.Stdout
+		os.Stdout = os.Stderr
+		if err := runWorker(os.Stdin, out); err != nil {
+			fmt.Fprintf(os.Stderr, "btf: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	err := run(os.Args[1:], os.Stdout)
-	switch {
-	case err == nil:
-	case errors.Is(err, errUsage):
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "btf: %v\n", err)
-		os.Exit(2)
-	default:
-		fmt.Fprintf(os.Stderr, "btf: %v\n", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

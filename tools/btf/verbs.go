@@ -16,6 +16,7 @@ import (
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/btfdiff"
+	"github.com/rules-btf/rules_btf/converter/dedup"
 	"github.com/rules-btf/rules_btf/converter/distill"
 	"github.com/rules-btf/rules_btf/converter/output"
 	"github.com/rules-btf/rules_btf/converter/pipeline"
@@ -63,7 +64,8 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	baseSpec, err := readBase(*base)
+	var baseSpec *btf.Spec
+	baseSpec, opts.Dedup.Base, err = readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -135,7 +137,8 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	baseSpec, err := readBase(*base)
+	var baseSpec *btf.Spec
+	baseSpec, opts.Dedup.Base, err = readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -165,7 +168,7 @@ func runDiff(args []string, stdout io.Writer) error {
 			opts.IgnoreKinds = append(opts.IgnoreKinds, k)
 		}
 	}
-	baseSpec, err := readBase(*base)
+	baseSpec, _, err := readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -196,7 +199,7 @@ func runStat(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	baseSpec, err := readBase(*base)
+	baseSpec, _, err := readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -228,15 +231,24 @@ func parseRange(s string) (pipeline.Range, error) {
 }
 
 // readBase reads the base BTF named by a --base flag; nil if the flag is empty.
-func readBase(path string) (*btf.Spec, error) {
+// A worker (worker.go) takes it from its cache, prepared for the dedup; a one-shot
+// run has the dedup prepare it (a nil *dedup.Base).
+func readBase(path string) (*btf.Spec, *dedup.Base, error) {
 	if path == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	s, err := readBTF(path, nil)
+	var s *btf.Spec
+	var prepared *dedup.Base
+	var err error
+	if bases != nil {
+		s, prepared, err = bases.get(path)
+	} else {
+		s, err = readBTF(path, nil)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("--base: %w", err)
+		return nil, nil, fmt.Errorf("--base: %w", err)
 	}
-	return s, nil
+	return s, prepared, nil
 }
 
 // readBTF reads raw BTF, or the .BTF section of an ELF file; split BTF on base if
