@@ -6,6 +6,8 @@
 #  1. its split BTF parses on the base and has the module's own types, fewer than the
 #     module's standalone BTF has (the types it shares with the base are not repeated);
 #  2. the .ko copy has a .BTF section with the same BTF;
+#  3. the split BTF is byte for byte what a one-shot `btf encode --base` writes (the
+#     action may have run in a persistent worker that kept the base);
 # and the BTF of mod_b merged from its objects' shards equals the whole-module one.
 set -eu
 tool=$1
@@ -60,6 +62,8 @@ for ko in "$@"; do
 	has FUNC 1
 	"$tool" encode -o "$tmp/$mod.standalone.btf" --btf_gen_floats "$ko" || fail "btf encode $ko"
 	alone=$(total "$tmp/$mod.standalone.btf")
+	"$tool" encode -o "$tmp/$mod.oneshot.btf" --base "$base" --btf_gen_floats "$ko" || fail "btf encode --base $ko"
+	cmp -s "$btf" "$tmp/$mod.oneshot.btf" || fail "$btf differs from a one-shot btf encode --base"
 	[ "$split" -lt "$alone" ] || fail "$mod: split BTF has $split types, standalone $alone: nothing taken from the base"
 
 	# `btf stat` of an ELF reads its .BTF section; there is none without one.

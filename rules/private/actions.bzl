@@ -11,6 +11,17 @@ PATH_MAPPING_EXECUTION_REQUIREMENTS = {
     "supports-path-mapping": "1",
 }
 
+# Module actions may run in a persistent worker (`btf --persistent_worker`, Bazel's
+# JSON protocol): it keeps the base BTF, read and prepared for the dedup, across
+# modules, which is most of a small module's cost in a fresh process. A worker needs
+# the whole command line in one params file, the action's last argument. Bazel falls
+# back to plain processes where workers are off (--strategy, remote execution); the
+# output is the same either way.
+MODULE_EXECUTION_REQUIREMENTS = PATH_MAPPING_EXECUTION_REQUIREMENTS | {
+    "requires-worker-protocol": "json",
+    "supports-workers": "1",
+}
+
 # Extensions of the relocatable object files Bazel's C++ rules produce (and
 # precompiled objects users list in srcs). Anything else in a target's outputs is not
 # an object of that target's own compilation (headers, archives, .d files ...).
@@ -122,8 +133,8 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, distilled_base = No
     Without shards: `btf encode -o OUT --base BASE [flags] KO` converts the module's DWARF
     in one process. With shards (the module's objects, converted by btf_shards):
     `btf merge -o OUT --elf KO --base BASE [flags] SHARD...` merges them and chooses FUNCs
-    from the module's symbol table; everything after the verb then goes through a params
-    file, as in emit_merge.
+    from the module's symbol table. The whole command line goes through a params file,
+    so that the action can run in a persistent worker (MODULE_EXECUTION_REQUIREMENTS).
 
     With elf_out, the same run also writes a copy of KO with a .BTF section holding that
     BTF (`--elf-out`), as the kernel build does after linking a module.
@@ -150,11 +161,21 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, distilled_base = No
         fail("emit_module: shards must be a depset, got {}".format(type(shards)))
     _check_args("emit_module", flags)
 
-    verb = "merge" if shards != None else "encode"
+    # Everything, the verb included, goes through the params file: a worker takes
+    # its requests that way (MODULE_EXECUTION_REQUIREMENTS).
     args = ctx.actions.args()
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    args.add("merge" if shards != None else "encode")
+    args.add("-o", out)
+    outputs = [out]
+    if elf_out:
+        args.add("--elf-out", elf_out)
+        outputs.append(elf_out)
+    if distilled_base:
+        args.add("--base-out", distilled_base)
+        outputs.append(distilled_base)
     if shards != None:
-        args.use_param_file("@%s", use_always = True)
-        args.set_param_file_format("multiline")
         args.add("--elf", ko)
         args.add("--base", base)
         args.add_all(flags)
@@ -166,23 +187,13 @@ def emit_module(ctx, *, tool, ko, base, out, elf_out = None, distilled_base = No
         args.add(ko)
         inputs = depset([ko, base])
 
-    head = ctx.actions.args()
-    head.add(verb)
-    head.add("-o", out)
-    outputs = [out]
-    if elf_out:
-        head.add("--elf-out", elf_out)
-        outputs.append(elf_out)
-    if distilled_base:
-        head.add("--base-out", distilled_base)
-        outputs.append(distilled_base)
     ctx.actions.run(
         executable = tool,
-        arguments = [head, args],
+        arguments = [args],
         inputs = inputs,
         outputs = outputs,
         mnemonic = "BtfModule",
         progress_message = "Generating split BTF of module %{label}: " + ko.short_path,
-        execution_requirements = PATH_MAPPING_EXECUTION_REQUIREMENTS,
+        execution_requirements = MODULE_EXECUTION_REQUIREMENTS,
         toolchain = None,
     )
