@@ -14,24 +14,32 @@
 #              --btf_features); the modules are hard-linked into the chroot
 # The base is the vmlinux's embedded BTF (vmlinux.btf), as for the pahole references.
 #
-# Usage: bench/modules.sh [--runs N] [--modes 124,132] [--sample N] [--parallel P]
+# Our side takes one of two forms (--ours; both by default, one table each):
+#   process  one `btf encode` process per module, as pahole runs
+#   worker   what a Bazel build runs: the same command lines as requests to
+#            `btf --persistent_worker` (one worker per --parallel lane), which reads
+#            the base once and keeps it; CPU is still every process's total
+#
+# Usage: bench/modules.sh [--runs N] [--modes 124,132] [--sample N] [--parallel P] [--ours process,worker]
 #   --runs      interleaved runs per side (default 5)
 #   --modes     which peers (default 124; 132 needs the sid chroot)
 #   --sample N  a fixed sample of at least N modules (every k-th in path order, as in
 #               bench/fidelity.sh) instead of all
 #   --parallel  modules converted at a time by each side (default 1)
+#   --ours      our side's forms (default process,worker)
 # RULES_BTF_DATA overrides the data directory (default /var/cache/rules_btf/kernel).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-runs=5 modes=124 sample=all par=1
-usage() { echo "usage: bench/modules.sh [--runs N] [--modes 124,132] [--sample N] [--parallel P]" >&2; exit 2; }
+runs=5 modes=124 sample=all par=1 forms="process worker"
+usage() { echo "usage: bench/modules.sh [--runs N] [--modes 124,132] [--sample N] [--parallel P] [--ours process,worker]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) [ $# -ge 2 ] || usage; runs=$2; shift ;;
     --modes) [ $# -ge 2 ] || usage; modes=${2//,/ }; shift ;;
     --sample) [ $# -ge 2 ] || usage; sample=$2; shift ;;
     --parallel) [ $# -ge 2 ] || usage; par=$2; shift ;;
+    --ours) [ $# -ge 2 ] || usage; forms=${2//,/ }; shift ;;
     *) usage ;;
   esac
   shift
@@ -39,6 +47,7 @@ done
 bench_check_runs "$runs"
 case $par in '' | *[!0-9]* | 0) usage ;; esac
 case $sample in all) ;; '' | *[!0-9]* | 0) usage ;; esac
+for f in $forms; do case $f in process | worker) ;; *) usage ;; esac; done
 
 bench_init
 bench_btf
@@ -72,6 +81,36 @@ side() {
   chmod +x "$BENCH_WORK/$name"
 }
 
+# workers SCRIPT ARGS...: writes the requests of --parallel workers, each one every
+# P-th module of the list as a JSON WorkRequest running `btf ARGS... -o OUT MODULE`
+# (OUT as in side), and SCRIPT, which runs the workers at once and checks that every
+# response has exit code 0.
+workers() {
+  local script=$1 lane; shift
+  for ((lane = 0; lane < par; lane++)); do
+    awk -v p="$par" -v lane="$lane" -v dir="$BENCH_DATA/modules" -v out="$BENCH_WORK/ours" -v args="$(printf '%s\n' "$@")" '
+      function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+      BEGIN { n = split(args, a, "\n"); pre = ""; for (i = 1; i <= n; i++) pre = pre q(a[i]) "," }
+      (NR - 1) % p == lane {
+        o = $0; gsub(/\//, "_", o)
+        printf "{\"arguments\":[%s\"-o\",%s,%s],\"requestId\":0}\n", pre, q(out "/" o ".btf"), q(dir "/" $0)
+      }' "$list" >"$BENCH_WORK/requests.$lane"
+  done
+  {
+    echo '#!/bin/bash'
+    echo "for ((l = 0; l < $par; l++)); do"
+    printf '  %q --persistent_worker <%q/requests.$l >%q/responses.$l &\n' "$BENCH_BTF" "$BENCH_WORK" "$BENCH_WORK"
+    echo 'done'
+    echo 'wait || exit 1'
+    printf 'n=$(cat %q/requests.* | wc -l)\n' "$BENCH_WORK"
+    printf 'ok=$(cat %q/responses.* | grep -c %q)\n' "$BENCH_WORK" '"exitCode":0,'
+    printf 'fail=$(cat %q/responses.* | grep -v %q | head -3)\n' "$BENCH_WORK" '"exitCode":0,'
+    echo '[ "$ok" = "$n" ] || { echo "$((n - ok)) of $n requests failed: $fail" >&2; exit 1; }'
+    printf 'rm -f %q/ours/*.btf\n' "$BENCH_WORK"
+  } >"$script"
+  chmod +x "$script"
+}
+
 for mode in $modes; do
   case $mode in
     124)
@@ -95,10 +134,24 @@ for mode in $modes; do
   esac
   mkdir -p "$BENCH_WORK/ours"
   side ours.sh "$BENCH_DATA/modules" "$BENCH_WORK/ours" "$BENCH_BTF" encode -j 1 "${oflags[@]}" --base "$base" -o
+  workers "$BENCH_WORK/worker.sh" encode -j 1 "${oflags[@]}" --base "$base"
   peer=(xargs -a "$list" -P "$par" -n 1 "$BENCH_WORK/peer.sh")
-  ours=(xargs -a "$list" -P "$par" -n 1 "$BENCH_WORK/ours.sh")
-  bench_log "mode $mode: $runs runs of $n modules, $peername and btf encode -j 1, $par at a time"
-  bench_ab "$runs" peer ours
-  bench_table "$n of $total modules, $mode mode: btf encode -j 1 --base vs $peername --btf_base ($par at a time)" \
-    "$(sed -n 3p "$BENCH_WORK/peer.sh")" "$(sed -n 3p "$BENCH_WORK/ours.sh")"
+  for form in $forms; do
+    case $form in
+      process)
+        ours=(xargs -a "$list" -P "$par" -n 1 "$BENCH_WORK/ours.sh")
+        what="btf encode -j 1, one process per module"
+        cmd=$(sed -n 3p "$BENCH_WORK/ours.sh")
+        ;;
+      worker)
+        ours=("$BENCH_WORK/worker.sh")
+        what="the same as requests to $par btf --persistent_worker"
+        cmd="$BENCH_BTF --persistent_worker < requests like $(head -1 "$BENCH_WORK/requests.0")"
+        ;;
+    esac
+    bench_log "mode $mode: $runs runs of $n modules, $peername and $what, $par at a time"
+    bench_ab "$runs" peer ours
+    bench_table "$n of $total modules, $mode mode: $what vs $peername --btf_base ($par at a time)" \
+      "$(sed -n 3p "$BENCH_WORK/peer.sh")" "$cmd"
+  done
 done
