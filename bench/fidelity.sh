@@ -13,7 +13,9 @@
 #   - LTO and dwz input (committed fixtures): equal to pahole, and unsplit by CU ranges
 #   - kernel modules: split BTF on vmlinux.btf (btf encode --base), one summary line per
 #     reference: equal/total, against pahole 1.24 (1.24 mode) and pahole 1.32 (1.32 mode);
-#     and the kernel accepts each (base + split loaded as one blob)
+#     and the kernel accepts each (base + split loaded as one blob); and the same modules
+#     as requests to one `btf --persistent_worker` (as Bazel's BtfModule actions run) give
+#     the same bytes
 #   - distilled base (1.32 mode): .BTF and .BTF.base equal to pahole 1.32's, byte for byte,
 #     for about 25 modules of the sample
 #
@@ -60,6 +62,20 @@ if tools/ci/bazel info >/dev/null 2>&1; then
 else
   echo "SKIP  Bazel checks: no Bazel (tools/ci/setup-bazel.sh installs one)"
 fi
+
+# worker_same REQUESTS ONE WORKER: runs the requests in one `btf --persistent_worker`;
+# every response must succeed and every output in the directory WORKER equal the file of
+# the same name in ONE, which has no other files.
+worker_same() {
+  local resp=$work/resp.$RANDOM f bad=0
+  "$btf" --persistent_worker < "$1" > "$resp" || return 1
+  [ "$(grep -c '"exitCode":0,' "$resp")" = "$(wc -l < "$1")" ] || { grep -v '"exitCode":0,' "$resp" | head -5; return 1; }
+  for f in "$2"/*; do
+    cmp -s "$f" "$3/${f##*/}" || { echo "${f##*/}: differs"; bad=$((bad + 1)); }
+  done
+  [ "$(ls "$2" | wc -l)" = "$(ls "$3" | wc -l)" ] || { echo "$(ls "$3" | wc -l) outputs, want $(ls "$2" | wc -l)"; return 1; }
+  [ "$bad" = 0 ]
+}
 
 failed=0 passed=0
 check() { # check NAME COMMAND... : one line per check
@@ -150,16 +166,17 @@ for mode in $modes; do
   [ -s "$list" ] || break
   if [ $mode = 124 ]; then flags=("${F124[@]}"); refdir=$K/pahole/modules; else flags=("${F132[@]}"); refdir=$K/pahole-1.32/modules; fi
   : > "$work/mod.$mode.fail"
-  # Two modules at a time; each result is a line "ok" or the module's name.
+  mkdir -p "$work/one.$mode" "$work/wk.$mode"
+  # Two modules at a time; each result is a line "ok" or the module's name. The outputs
+  # are kept for the worker check below.
   xargs -P 2 -I{} bash -c '
-    m=$1 btf=$2 k=$3 refdir=$4 work=$5; shift 5
-    out=$work/mod.$$.$RANDOM.btf
+    m=$1 btf=$2 k=$3 refdir=$4 work=$5 mode=$6; shift 6
+    out=$work/one.$mode/${m//\//_}.btf
     if "$btf" encode -j 1 "$@" --base "$k/vmlinux.btf" -o "$out" "$k/modules/$m" &&
        "$btf" diff --base "$k/vmlinux.btf" "$out" "$refdir/${m%.ko}.btf" >/dev/null; then echo ok; else echo "$m"; fi
     if [ "$(id -u)" = 0 ] && [ -f "$out" ]; then
       "$btf" load --base "$k/vmlinux.btf" "$out" >/dev/null 2>&1 && echo loaded || echo "$m: rejected by the kernel"
-    fi
-    rm -f "$out"' _ {} "$btf" "$K" "$refdir" "$work" "${flags[@]}" < "$list" > "$work/mod.$mode.out"
+    fi' _ {} "$btf" "$K" "$refdir" "$work" "$mode" "${flags[@]}" < "$list" > "$work/mod.$mode.out"
   n=$(wc -l < "$list"); eq=$(grep -c '^ok$' "$work/mod.$mode.out")
   if [ "$(id -u)" = 0 ]; then
     loaded=$(grep -c '^loaded$' "$work/mod.$mode.out")
@@ -168,6 +185,13 @@ for mode in $modes; do
       printf 'FAIL  %s\n' "$name"; grep 'rejected' "$work/mod.$mode.out" | head -10 | sed 's/^/      /'
       failed=$((failed + 1)); fi
   fi
+  # The same command lines as requests to one persistent worker, as Bazel's BtfModule
+  # actions run: the same bytes as the one-shot runs above.
+  awk -f bench/requests.awk -v p=1 -v lane=0 -v dir="$K/modules" -v out="$work/wk.$mode" \
+    -v args="$(printf '%s\n' encode -j 1 "${flags[@]}" --base "$K/vmlinux.btf")" "$list" > "$work/req.$mode"
+  check "modules $mode: a persistent worker writes the same bytes as one-shot runs: $n modules" \
+    worker_same "$work/req.$mode" "$work/one.$mode" "$work/wk.$mode"
+  rm -rf "$work/one.$mode" "$work/wk.$mode"
   name="modules $mode: split BTF equal to pahole ${mode:0:1}.${mode:1}: $eq/$n"
   if [ "$eq" = "$n" ]; then
     printf 'PASS  %s\n' "$name"

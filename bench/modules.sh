@@ -88,13 +88,8 @@ side() {
 workers() {
   local script=$1 lane; shift
   for ((lane = 0; lane < par; lane++)); do
-    awk -v p="$par" -v lane="$lane" -v dir="$BENCH_DATA/modules" -v out="$BENCH_WORK/ours" -v args="$(printf '%s\n' "$@")" '
-      function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
-      BEGIN { n = split(args, a, "\n"); pre = ""; for (i = 1; i <= n; i++) pre = pre q(a[i]) "," }
-      (NR - 1) % p == lane {
-        o = $0; gsub(/\//, "_", o)
-        printf "{\"arguments\":[%s\"-o\",%s,%s],\"requestId\":0}\n", pre, q(out "/" o ".btf"), q(dir "/" $0)
-      }' "$list" >"$BENCH_WORK/requests.$lane"
+    awk -f "$(dirname "$0")/requests.awk" -v p="$par" -v lane="$lane" -v dir="$BENCH_DATA/modules" \
+      -v out="$BENCH_WORK/ours" -v args="$(printf '%s\n' "$@")" "$list" >"$BENCH_WORK/requests.$lane"
   done
   {
     echo '#!/bin/bash'
