@@ -10,12 +10,22 @@ import (
 
 // BenchmarkModules runs `btf encode -j 1 --base vmlinux.btf` in this process on a
 // fixed sample of the real kernel's modules (every 28th in path order, 40 of
-// 1,121), in pahole 1.32 mode: one iteration converts them all, the base read and
-// indexed once per module, as one Bazel action per module does, without the
-// process start. bench/modules.sh measures the processes against pahole's.
+// 1,121), in pahole 1.32 mode: one iteration converts them all. Sub-benchmarks:
+// "process", the base read and prepared once per module, as a process per module
+// does (without the process start); "worker", the base kept as a persistent
+// worker keeps it. bench/modules.sh measures both against pahole's processes.
 //
 //	go test ./tools/btf -run '^$' -bench Modules -benchtime 3x -cpuprofile cpu.prof
 func BenchmarkModules(b *testing.B) {
+	b.Run("process", func(b *testing.B) { benchModules(b) })
+	b.Run("worker", func(b *testing.B) {
+		bases = &baseCache{}
+		defer func() { bases = nil }()
+		benchModules(b)
+	})
+}
+
+func benchModules(b *testing.B) {
 	dir := kerneldata.Dir(b, "vmlinux.btf", "modules")
 	mods, err := kerneldata.Files(filepath.Join(dir, "modules"), ".ko")
 	if err != nil {
