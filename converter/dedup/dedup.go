@@ -3,6 +3,7 @@ package dedup
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 )
@@ -50,6 +51,11 @@ type Base struct {
 	types []*btf.Type // by ID, types[0] is void
 	kinds []btf.Kind  // by ID
 	table *table
+
+	// spare holds the copies of table that finished Dedup calls no longer use, so
+	// that the next call copies into their arrays (megabytes for a vmlinux base)
+	// instead of new memory.
+	spare sync.Pool
 }
 
 // PrepareBase checks base and enters its types into a candidate table, as Dedup
@@ -121,6 +127,9 @@ func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	d, err := newDeduper(s, opts.Base)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.Base != nil {
+		defer opts.Base.spare.Put(d.table)
 	}
 	d.v170 = opts.Libbpf170 || opts.BaseTypedefsUnmatched
 	if err := d.validate(); err != nil {
@@ -199,7 +208,11 @@ func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
 		for id := range d.first {
 			d.canon[id] = id // base types are canonical (validate)
 		}
-		d.table = prepared.table.clone(len(d.local) / 16)
+		c, _ := prepared.spare.Get().(*table)
+		if c == nil {
+			c = new(table)
+		}
+		d.table = prepared.table.cloneInto(c, len(d.local)/16)
 		d.validated = d.first
 		return d, nil
 	}

@@ -61,14 +61,19 @@ func newTable(sizeHint int) *table {
 	return t
 }
 
-// clone returns a copy of t that can take extra more entries before its entry
-// list grows; t is not changed by anything done to the copy.
-func (t *table) clone(extra int) *table {
-	c := *t
-	c.slots = append([]uint64(nil), t.slots...)
-	c.tails = append([]uint32(nil), t.tails...)
-	c.entries = append(make([]entry, 0, len(t.entries)+extra), t.entries...)
-	return &c
+// cloneInto makes c a copy of t that can take extra more entries before its entry
+// list grows, reusing c's arrays where they are big enough (c may be a table
+// released by an earlier copy); t is not changed by anything done to the copy.
+func (t *table) cloneInto(c *table, extra int) *table {
+	slots, tails, entries := c.slots[:0], c.tails[:0], c.entries[:0]
+	*c = *t
+	c.slots = append(slots, t.slots...)
+	c.tails = append(tails, t.tails...)
+	if cap(entries) < len(t.entries)+extra {
+		entries = make([]entry, 0, len(t.entries)+extra)
+	}
+	c.entries = append(entries, t.entries...)
+	return c
 }
 
 func (t *table) setSlots(n int) {
