@@ -111,6 +111,7 @@ type buffers struct {
 	params  []paramInfo  // by node index: formal parameters of subprograms (analyzeParams)
 	offIdx  []int32      // DIE offset - base -> node index + 1; all zero between CUs
 	mbuf    []btf.Member // the members of the type being built (keepMembers)
+	nodesHW int          // the most nodes any CU used: release clears no further
 }
 
 var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
@@ -118,9 +119,9 @@ var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
 // release returns b to the pool, without the names its nodes and members refer
 // to (they may alias the string sections of a file the caller will close).
 func (b *buffers) release() {
-	clear(b.nodes[:cap(b.nodes)])
+	clear(b.nodes[:min(max(b.nodesHW, len(b.nodes)), cap(b.nodes))])
 	clear(b.mbuf[:cap(b.mbuf)])
-	b.nodes, b.mbuf = b.nodes[:0], b.mbuf[:0]
+	b.nodes, b.mbuf, b.nodesHW = b.nodes[:0], b.mbuf[:0], 0
 	bufferPool.Put(b)
 }
 
@@ -198,6 +199,7 @@ func isTypeTag(t dwarf.Tag) bool {
 func (e *encoder) group(units []dwarf.Unit, merged bool) error {
 	e.base, e.end = units[0].Offset, units[len(units)-1].End
 	defer e.clearOffsets()
+	e.nodesHW = max(e.nodesHW, len(e.nodes))
 	e.nodes = e.nodes[:0]
 	if est := int((e.end-e.base)/bytesPerNode) + 64; cap(e.nodes) < est {
 		// Reserve the CU's nodes up front: growing by appending would copy
