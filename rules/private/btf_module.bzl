@@ -177,6 +177,10 @@ With `deps`, btf_shards targets of the module's objects (one BtfConvert action e
 merges their shards and takes FUNCs from the module's symbol table (`btf merge --elf
 --base`): the same BTF, with the objects' conversions cached separately.
 
+BtfModule actions may run in a persistent worker (`btf --persistent_worker`), which
+reads the base once for all the modules it converts; the output is the same as from a
+process per module (`--strategy=BtfModule=sandboxed`).
+
 Example:
 
     btf_merge(name = "vmlinux_btf", deps = [":vmlinux_shards"], elf = ":vmlinux")
@@ -204,7 +208,8 @@ btf_modules = rule(
 
 For each `.ko` in srcs, writes `<name>/<path of the .ko in its package, without .ko>.btf`
 and, with `elf_output`, `<name>/<path of the .ko>` with .BTF. Output groups `btf` and
-`elf` hold each kind alone.
+`elf` hold each kind alone. As for btf_module, the actions may run in a persistent
+worker that keeps the base between modules.
 
 Example, a directory of prebuilt modules:
 
