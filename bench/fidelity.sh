@@ -187,8 +187,8 @@ for mode in $modes; do
   fi
   # The same command lines as requests to one persistent worker, as Bazel's BtfModule
   # actions run: the same bytes as the one-shot runs above.
-  awk -f bench/requests.awk -v p=1 -v lane=0 -v dir="$K/modules" -v out="$work/wk.$mode" \
-    -v args="$(printf '%s\n' encode -j 1 "${flags[@]}" --base "$K/vmlinux.btf")" "$list" > "$work/req.$mode"
+  DIR=$K/modules OUT=$work/wk.$mode ARGS=$(printf '%s\n' encode -j 1 "${flags[@]}" --base "$K/vmlinux.btf") \
+    awk -f bench/requests.awk -v p=1 -v lane=0 "$list" > "$work/req.$mode"
   check "modules $mode: a persistent worker writes the same bytes as one-shot runs: $n modules" \
     worker_same "$work/req.$mode" "$work/one.$mode" "$work/wk.$mode"
   rm -rf "$work/one.$mode" "$work/wk.$mode"

@@ -88,15 +88,15 @@ side() {
 workers() {
   local script=$1 lane; shift
   for ((lane = 0; lane < par; lane++)); do
-    awk -f "$(dirname "$0")/requests.awk" -v p="$par" -v lane="$lane" -v dir="$BENCH_DATA/modules" \
-      -v out="$BENCH_WORK/ours" -v args="$(printf '%s\n' "$@")" "$list" >"$BENCH_WORK/requests.$lane"
+    DIR=$BENCH_DATA/modules OUT=$BENCH_WORK/ours ARGS=$(printf '%s\n' "$@") \
+      awk -f "$(dirname "$0")/requests.awk" -v p="$par" -v lane="$lane" "$list" >"$BENCH_WORK/requests.$lane"
   done
   {
     echo '#!/bin/bash'
-    echo "for ((l = 0; l < $par; l++)); do"
-    printf '  %q --persistent_worker <%q/requests.$l >%q/responses.$l &\n' "$BENCH_BTF" "$BENCH_WORK" "$BENCH_WORK"
+    echo "pids=(); for ((l = 0; l < $par; l++)); do"
+    printf '  %q --persistent_worker <%q/requests.$l >%q/responses.$l & pids+=($!)\n' "$BENCH_BTF" "$BENCH_WORK" "$BENCH_WORK"
     echo 'done'
-    echo 'wait || exit 1'
+    echo 'for p in "${pids[@]}"; do wait "$p" || exit 1; done'
     printf 'n=$(cat %q/requests.* | wc -l)\n' "$BENCH_WORK"
     printf 'ok=$(cat %q/responses.* | grep -c %q)\n' "$BENCH_WORK" '"exitCode":0,'
     printf 'fail=$(cat %q/responses.* | grep -v %q | head -3)\n' "$BENCH_WORK" '"exitCode":0,'

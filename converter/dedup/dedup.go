@@ -203,6 +203,9 @@ func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
 		d.hypot[i] = unprocessed
 	}
 	if prepared != nil {
+		if uint32(len(prepared.types)) != d.first {
+			return nil, fmt.Errorf("dedup: the base has %d types, %d when it was prepared", d.first-1, len(prepared.types)-1)
+		}
 		d.base = prepared.types
 		copy(d.kinds, prepared.kinds)
 		for id := range d.first {

@@ -212,4 +212,12 @@ func TestPreparedBaseModules(t *testing.T) {
 	if _, _, err := Dedup(btf.NewSplitSpec(other), Options{Base: pb}); err == nil {
 		t.Error("a Base prepared for another base Spec was accepted")
 	}
+	grown, err := PrepareBase(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Add(other.Types[0])
+	if _, _, err := Dedup(btf.NewSplitSpec(other), Options{Base: grown}); err == nil {
+		t.Error("a Base prepared before its base grew was accepted")
+	}
 }

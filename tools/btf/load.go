@@ -26,7 +26,7 @@ const loadUsage = "[--base BASE] FILE"
 func runLoad(args []string, stdout io.Writer) error {
 	fs := newFlagSet("load")
 	base := fs.String("base", "", "FILE is split BTF on this base `file`: load both as one blob")
-	pos, err := parseFlags(fs, loadUsage, args, 1, 1)
+	pos, err := parseFlags(stdout, fs, loadUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -56,7 +56,7 @@ func runLoad(args []string, stdout io.Writer) error {
 
 // concatSplit returns the split BTF at path and its base as one standalone blob.
 func concatSplit(path, basePath string) ([]byte, error) {
-	base, _, err := readBase(basePath)
+	base, err := readBase(basePath)
 	if err != nil {
 		return nil, err
 	}

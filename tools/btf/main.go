@@ -114,11 +114,12 @@ func newFlagSet(name string) *flag.FlagSet {
 }
 
 // parseFlags parses args with fs and checks the number of positional arguments.
-func parseFlags(fs *flag.FlagSet, usage string, args []string, minPos, maxPos int) ([]string, error) {
+// Asked for help (-h), it prints the verb's usage to stdout.
+func parseFlags(stdout io.Writer, fs *flag.FlagSet, usage string, args []string, minPos, maxPos int) ([]string, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
-			fmt.Fprintf(os.Stdout, "usage: btf %s %s\n", fs.Name(), usage)
+			fs.SetOutput(stdout)
+			fmt.Fprintf(stdout, "usage: btf %s %s\n", fs.Name(), usage)
 			fs.PrintDefaults()
 			fs.SetOutput(io.Discard)
 		}

@@ -41,7 +41,7 @@ func runEncode(args []string, stdout io.Writer) error {
 	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
 	prof := addProfileFlags(fs)
-	pos, err := parseFlags(fs, encodeUsage, args, 1, 1)
+	pos, err := parseFlags(stdout, fs, encodeUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -65,7 +65,7 @@ func runEncode(args []string, stdout io.Writer) error {
 		return err
 	}
 	var baseSpec *btf.Spec
-	baseSpec, opts.Dedup.Base, err = readBase(*base)
+	baseSpec, opts.Dedup.Base, err = readDedupBase(*base)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func runShard(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (a shard)")
 	cus := fs.String("cus", "", "convert only the `i/N`-th of N contiguous ranges of compilation units (1 <= i <= N)")
 	conv := addConvertFlags(fs)
-	pos, err := parseFlags(fs, shardUsage, args, 1, 1)
+	pos, err := parseFlags(stdout, fs, shardUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	elfOut := addELFOutFlag(fs)
 	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
-	pos, err := parseFlags(fs, mergeUsage, args, 1, -1)
+	pos, err := parseFlags(stdout, fs, mergeUsage, args, 1, -1)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func runMerge(args []string, stdout io.Writer) error {
 		return err
 	}
 	var baseSpec *btf.Spec
-	baseSpec, opts.Dedup.Base, err = readBase(*base)
+	baseSpec, opts.Dedup.Base, err = readDedupBase(*base)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func runDiff(args []string, stdout io.Writer) error {
 	ignore := fs.String("ignore", "", "comma-separated `kinds` to leave out (e.g. FUNC,FUNC_PROTO)")
 	examples := fs.Int("examples", 5, "print at most `n` examples per kind and side")
 	base := fs.String("base", "", "A and B are split BTF on this base `file`: compare their own types")
-	pos, err := parseFlags(fs, diffUsage, args, 2, 2)
+	pos, err := parseFlags(stdout, fs, diffUsage, args, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func runDiff(args []string, stdout io.Writer) error {
 			opts.IgnoreKinds = append(opts.IgnoreKinds, k)
 		}
 	}
-	baseSpec, _, err := readBase(*base)
+	baseSpec, err := readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -195,11 +195,11 @@ var errDiffer = errors.New("the BTF differs")
 func runStat(args []string, stdout io.Writer) error {
 	fs := newFlagSet("stat")
 	base := fs.String("base", "", "FILE is split BTF on this base `file`: count its own types")
-	pos, err := parseFlags(fs, statUsage, args, 1, 1)
+	pos, err := parseFlags(stdout, fs, statUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	baseSpec, _, err := readBase(*base)
+	baseSpec, err := readBase(*base)
 	if err != nil {
 		return err
 	}
@@ -231,9 +231,20 @@ func parseRange(s string) (pipeline.Range, error) {
 }
 
 // readBase reads the base BTF named by a --base flag; nil if the flag is empty.
-// A worker (worker.go) takes it from its cache, prepared for the dedup; a one-shot
-// run has the dedup prepare it (a nil *dedup.Base).
-func readBase(path string) (*btf.Spec, *dedup.Base, error) {
+// A worker (worker.go) takes it from its cache.
+func readBase(path string) (*btf.Spec, error) {
+	s, _, err := readBaseFor(path, false)
+	return s, err
+}
+
+// readDedupBase is readBase for a verb that deduplicates on the base: a worker
+// also gives the base as prepared for the dedup, once per base; a one-shot run
+// leaves that to the dedup (a nil *dedup.Base).
+func readDedupBase(path string) (*btf.Spec, *dedup.Base, error) {
+	return readBaseFor(path, true)
+}
+
+func readBaseFor(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	if path == "" {
 		return nil, nil, nil
 	}
@@ -241,7 +252,7 @@ func readBase(path string) (*btf.Spec, *dedup.Base, error) {
 	var prepared *dedup.Base
 	var err error
 	if bases != nil {
-		s, prepared, err = bases.get(path)
+		s, prepared, err = bases.get(path, prepare)
 	} else {
 		s, err = readBTF(path, nil)
 	}

@@ -117,33 +117,36 @@ type baseCache struct {
 	digests  map[string]string // input path -> digest, of the current request
 }
 
-// get returns the base at path, read (and prepared for the dedup) only if the
-// file differs from the one cached.
-func (c *baseCache) get(path string) (*btf.Spec, *dedup.Base, error) {
+// get returns the base at path, read only if the file differs from the one
+// cached; with prepare, also its preparation for the dedup, made once per base
+// (stat, diff and load do not need it).
+func (c *baseCache) get(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	key, err := c.fileKey(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.spec != nil && c.key == key {
-		return c.spec, c.prepared, nil
+	if c.spec == nil || c.key != key {
+		c.key, c.spec, c.prepared = "", nil, nil // drop the old base before reading a new one
+		spec, err := readBTF(path, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.key, c.spec = key, spec
 	}
-	c.key, c.spec, c.prepared = "", nil, nil // drop the old base before reading a new one
-	spec, err := readBTF(path, nil)
-	if err != nil {
-		return nil, nil, err
+	if prepare && c.prepared == nil {
+		if c.prepared, err = dedup.PrepareBase(c.spec); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
-	prepared, err := dedup.PrepareBase(spec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	c.key, c.spec, c.prepared = key, spec, prepared
-	return spec, prepared, nil
+	return c.spec, c.prepared, nil
 }
 
 // fileKey identifies the contents of the file at path: by the digest Bazel gave
-// for it in the request, else by its size, modification time and inode.
+// for it in the request, else by its size, modification and change times, device
+// and inode. (Without a digest, a file rewritten in place within one clock tick to
+// the same size could go unnoticed; Bazel always gives digests.)
 func (c *baseCache) fileKey(path string) (string, error) {
 	if d, ok := c.digests[path]; ok && d != "" {
 		return path + "\x00digest:" + d, nil
@@ -155,10 +158,11 @@ func (c *baseCache) fileKey(path string) (string, error) {
 	return fmt.Sprintf("%s\x00%d\x00%d\x00%s", path, fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
 }
 
-// fileID is the device and inode of a file, where the system gives them.
+// fileID is the device, inode and change time of a file, where the system gives
+// them.
 func fileID(fi os.FileInfo) string {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return fmt.Sprintf("%d:%d", st.Dev, st.Ino)
+		return fmt.Sprintf("%d:%d:%d.%d", st.Dev, st.Ino, st.Ctim.Sec, st.Ctim.Nsec)
 	}
 	return ""
 }
