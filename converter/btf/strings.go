@@ -38,11 +38,12 @@ func newParsedTable(parent *stringTable, data []byte) *stringTable {
 // the empty string; a split table has none of its own (the base's offset 0 is "").
 func newBuildTable(parent *stringTable) *stringTable {
 	t := &stringTable{parent: parent, start: parent.end()}
-	t.index.init(64)
+	t.index.init(0)
 	t.once.Do(func() {}) // the index is maintained by add
 	if parent == nil {
 		t.data = []byte{0}
-		t.index.insert(t.data, "", 0)
+		_, slot, _ := t.index.lookup(t.data, "", hashString(""))
+		t.index.put(slot, 0)
 	}
 	return t
 }
@@ -73,16 +74,17 @@ func (t *stringTable) lookup(off uint32) (string, error) {
 	return unsafe.String(unsafe.SliceData(rest), n), nil
 }
 
-// find returns the lowest offset of s in the table or its parents.
-func (t *stringTable) find(s string) (uint32, bool) {
+// find returns the lowest offset of s, of hash h (hashString, computed once for
+// the whole chain), in the table or its parents.
+func (t *stringTable) find(s string, h uint64) (uint32, bool) {
 	if t == nil {
 		return 0, false
 	}
-	if off, ok := t.parent.find(s); ok {
+	if off, ok := t.parent.find(s, h); ok {
 		return off, true
 	}
 	t.once.Do(t.buildIndex)
-	if rel, ok := t.index.find(t.data, s); ok {
+	if rel, _, ok := t.index.lookup(t.data, s, h); ok {
 		return t.start + rel, true
 	}
 	return 0, false
@@ -91,15 +93,15 @@ func (t *stringTable) find(s string) (uint32, bool) {
 // buildIndex indexes every string of a parsed table that starts right after a NUL (or
 // at the table's start), keeping the first occurrence of duplicates.
 func (t *stringTable) buildIndex() {
-	t.index.init(bytes.Count(t.data, []byte{0}))
+	t.index.init(bytes.Count(t.data, []byte{0})) // room for all: no growth below
 	for i := 0; i < len(t.data); {
 		n := bytes.IndexByte(t.data[i:], 0)
 		if n < 0 {
 			break
 		}
 		s := unsafe.String(unsafe.SliceData(t.data[i:]), n) // as in lookup
-		if _, dup := t.index.find(t.data, s); !dup {
-			t.index.insert(t.data, s, uint32(i))
+		if _, slot, dup := t.index.lookup(t.data, s, hashString(s)); !dup {
+			t.index.put(slot, uint32(i))
 		}
 		i += n + 1
 	}
@@ -108,8 +110,14 @@ func (t *stringTable) buildIndex() {
 // add returns the offset of s, appending it to a table being built if neither the
 // table nor a parent has it.
 func (t *stringTable) add(s string) (uint32, error) {
-	if off, ok := t.find(s); ok {
+	h := hashString(s)
+	if off, ok := t.parent.find(s, h); ok {
 		return off, nil
+	}
+	t.index.reserve(t.data)
+	rel, slot, ok := t.index.lookup(t.data, s, h)
+	if ok {
+		return t.start + rel, nil
 	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return 0, fmt.Errorf("string %q contains a NUL byte", s)
@@ -120,7 +128,7 @@ func (t *stringTable) add(s string) (uint32, error) {
 	}
 	t.data = append(t.data, s...)
 	t.data = append(t.data, 0)
-	t.index.insert(t.data, s, off-t.start)
+	t.index.put(slot, off-t.start)
 	return off, nil
 }
 
@@ -136,7 +144,9 @@ type strIndex struct {
 
 var strSeed = maphash.MakeSeed()
 
-// init empties the index, sized for about n strings.
+func hashString(s string) uint64 { return maphash.String(strSeed, s) }
+
+// init empties the index, sized for n strings without growing.
 func (x *strIndex) init(n int) {
 	size := 64
 	for size < 2*n {
@@ -145,37 +155,33 @@ func (x *strIndex) init(n int) {
 	x.slots, x.used = make([]uint32, size), 0
 }
 
-// find returns the offset in data of s, NUL-terminated there.
-func (x *strIndex) find(data []byte, s string) (uint32, bool) {
+// lookup returns the offset in data of s, of hash h, NUL-terminated there; if s is
+// not indexed, the slot where put would record it.
+func (x *strIndex) lookup(data []byte, s string, h uint64) (off uint32, slot int, ok bool) {
 	mask := len(x.slots) - 1
-	for i := int(maphash.String(strSeed, s)) & mask; ; i = (i + 1) & mask {
+	for i := int(h) & mask; ; i = (i + 1) & mask {
 		e := x.slots[i]
 		if e == 0 {
-			return 0, false
+			return 0, i, false
 		}
 		if off := int(e - 1); off+len(s) < len(data) && data[off+len(s)] == 0 && string(data[off:off+len(s)]) == s {
-			return uint32(off), true
+			return uint32(off), i, true
 		}
 	}
 }
 
-// insert records that s, which find does not know, is at offset off of data.
-func (x *strIndex) insert(data []byte, s string, off uint32) {
-	if 2*(x.used+1) > len(x.slots) {
-		x.grow(data)
-	}
-	mask := len(x.slots) - 1
-	i := int(maphash.String(strSeed, s)) & mask
-	for x.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	x.slots[i] = off + 1
+// put records offset off in a slot lookup returned, with no reserve or init since.
+func (x *strIndex) put(slot int, off uint32) {
+	x.slots[slot] = off + 1
 	x.used++
 }
 
-// grow doubles the slots and re-inserts every offset, finding its string's end in
-// data again.
-func (x *strIndex) grow(data []byte) {
+// reserve makes room for one more string, re-inserting every offset into twice the
+// slots (finding its string's end in data again) when the index is half full.
+func (x *strIndex) reserve(data []byte) {
+	if 2*(x.used+1) <= len(x.slots) {
+		return
+	}
 	old := x.slots
 	x.slots = make([]uint32, 2*len(old))
 	mask := len(x.slots) - 1
@@ -184,8 +190,7 @@ func (x *strIndex) grow(data []byte) {
 			continue
 		}
 		rest := data[e-1:]
-		s := unsafe.String(unsafe.SliceData(rest), bytes.IndexByte(rest, 0))
-		i := int(maphash.String(strSeed, s)) & mask
+		i := int(hashString(unsafe.String(unsafe.SliceData(rest), bytes.IndexByte(rest, 0)))) & mask
 		for x.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
