@@ -119,7 +119,7 @@ var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
 // release returns b to the pool, without the names its nodes and members refer
 // to (they may alias the string sections of a file the caller will close).
 func (b *buffers) release() {
-	clear(b.nodes[:min(max(b.nodesHW, len(b.nodes)), cap(b.nodes))])
+	clear(b.nodes[:max(b.nodesHW, len(b.nodes))]) // nodes only grow: within capacity
 	clear(b.mbuf[:cap(b.mbuf)])
 	b.nodes, b.mbuf, b.nodesHW = b.nodes[:0], b.mbuf[:0], 0
 	bufferPool.Put(b)

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"slices"
 	"syscall"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
@@ -52,12 +52,7 @@ type workResponse struct {
 
 // isWorker reports whether args ask for worker mode.
 func isWorker(args []string) bool {
-	for _, a := range args {
-		if a == workerFlag {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(args, workerFlag)
 }
 
 // runWorker serves requests from in until it ends, writing responses to out. Only
@@ -108,9 +103,9 @@ func exitCode(err error) int {
 // reads its base afresh.
 var bases *baseCache
 
-// baseCache holds the last base read, keyed by what identifies its file.
+// baseCache holds the last base read, keyed by what identifies its file. Requests
+// run one at a time, so it needs no lock.
 type baseCache struct {
-	mu       sync.Mutex
 	key      string
 	spec     *btf.Spec
 	prepared *dedup.Base
@@ -125,8 +120,6 @@ func (c *baseCache) get(path string, prepare bool) (*btf.Spec, *dedup.Base, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.spec == nil || c.key != key {
 		c.key, c.spec, c.prepared = "", nil, nil // drop the old base before reading a new one
 		spec, err := readBTF(path, nil)
