@@ -97,7 +97,11 @@ type parser struct {
 
 // members returns the next n members of the arena, which parse sizes to the sum
 // of the records' vlen: one allocation for all member lists, not one per type.
+// A type with no members has none (nil).
 func (p *parser) members(n int) []Member {
+	if n == 0 {
+		return nil // as a Spec built in memory has it
+	}
 	m := p.marena[:n:n]
 	p.marena = p.marena[n:]
 	return m

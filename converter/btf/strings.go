@@ -110,6 +110,9 @@ func (t *stringTable) buildIndex() {
 // add returns the offset of s, appending it to a table being built if neither the
 // table nor a parent has it.
 func (t *stringTable) add(s string) (uint32, error) {
+	if s == "" {
+		return 0, nil // every root table starts with it; split tables continue one
+	}
 	h := hashString(s)
 	if off, ok := t.parent.find(s, h); ok {
 		return off, nil

@@ -81,10 +81,16 @@ func runShard(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (a shard)")
 	cus := fs.String("cus", "", "convert only the `i/N`-th of N contiguous ranges of compilation units (1 <= i <= N)")
 	conv := addConvertFlags(fs)
+	prof := addProfileFlags(fs)
 	pos, err := parseFlags(stdout, fs, shardUsage, args, 1, 1)
 	if err != nil {
 		return err
 	}
+	stop, err := prof.start()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if *out == "" {
 		return fmt.Errorf("%w: btf shard: -o is required", errUsage)
 	}
@@ -116,10 +122,16 @@ func runMerge(args []string, stdout io.Writer) error {
 	elfOut := addELFOutFlag(fs)
 	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
+	prof := addProfileFlags(fs)
 	pos, err := parseFlags(stdout, fs, mergeUsage, args, 1, -1)
 	if err != nil {
 		return err
 	}
+	stop, err := prof.start()
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if *out == "" && *elfOut == "" {
 		return fmt.Errorf("%w: btf merge: -o or --elf-out is required", errUsage)
 	}

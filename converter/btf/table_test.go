@@ -1,0 +1,203 @@
+package btf
+
+import (
+	"encoding/binary"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// specRefs lists every reference of every type of s, as ForEachRef visits them.
+func specRefs(s *Spec) [][]TypeID {
+	refs := make([][]TypeID, len(s.Types))
+	for i := range s.Types {
+		t := &s.Types[i]
+		var r []TypeID
+		switch {
+		case t.Kind == KindArray:
+			r = append(r, t.Type, t.IndexType)
+		case t.Kind.HasRef():
+			r = append(r, t.Type)
+		}
+		if t.Kind.IsComposite() || t.Kind == KindFuncProto || t.Kind == KindDatasec {
+			for _, m := range t.Members {
+				r = append(r, m.Type)
+			}
+		}
+		refs[i] = r
+	}
+	return refs
+}
+
+func tableRefs(tab *Table) [][]TypeID {
+	refs := make([][]TypeID, tab.Len())
+	for i := range refs {
+		tab.ForEachRef(TypeID(i+1), func(id TypeID) { refs[i] = append(refs[i], id) })
+	}
+	return refs
+}
+
+func checkTable(t *testing.T, tab *Table, want *Spec) {
+	t.Helper()
+	if tab.Len() != len(want.Types) || tab.NextID() != want.NextID() {
+		t.Fatalf("table has %d types (next ID %d), want %d (%d)", tab.Len(), tab.NextID(), len(want.Types), want.NextID())
+	}
+	got := tab.Spec()
+	for i := range want.Types {
+		id := TypeID(i + 1)
+		if !reflect.DeepEqual(got.Types[i], want.Types[i]) {
+			t.Errorf("type ID %d: got %+v, want %+v", id, got.Types[i], want.Types[i])
+		}
+		if k := tab.Kind(id); k != want.Types[i].Kind {
+			t.Errorf("type ID %d: Kind %v, want %v", id, k, want.Types[i].Kind)
+		}
+		if n := tab.Vlen(id); n != len(want.Types[i].Members) {
+			t.Errorf("type ID %d: Vlen %d, want %d", id, n, len(want.Types[i].Members))
+		}
+		if one := tab.Type(id); !reflect.DeepEqual(*one, want.Types[i]) {
+			t.Errorf("type ID %d: Type %+v, want %+v", id, *one, want.Types[i])
+		}
+	}
+	if !reflect.DeepEqual(tableRefs(tab), specRefs(want)) {
+		t.Errorf("ForEachRef: %v, want %v", tableRefs(tab), specRefs(want))
+	}
+	if tab.Type(0) != nil || tab.Type(tab.NextID()) != nil {
+		t.Error("Type of 0 or of NextID is not nil")
+	}
+}
+
+func TestTableRoundTrip(t *testing.T) {
+	want := allKinds()
+	tab, err := TableOf(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, tab, want)
+	parsed, err := ParseTable(tab.Sections())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTable(t, parsed, want)
+	// The records are the wire format: with a header, they are raw BTF.
+	raw, err := want.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strs, recs := tab.Sections()
+	if !slices.Equal(raw[rawHeaderLen:rawHeaderLen+len(recs)], recs) || !slices.Equal(raw[rawHeaderLen+len(recs):], strs) {
+		t.Error("a table of a Spec is not the Spec's raw BTF without the header")
+	}
+}
+
+func TestTableAddError(t *testing.T) {
+	tab := NewTable()
+	if _, err := tab.Add(&Type{Kind: KindInt, Name: "int", Size: 4, IntBits: 32}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := tab.Add(&Type{Kind: KindStruct, Name: "s", Members: []Member{{Name: "b", Type: 1, Size: 3}}})
+	if err == nil || !strings.Contains(err.Error(), "needs kind_flag") {
+		t.Fatalf("Add of a bitfield without kind_flag: %v", err)
+	}
+	if tab.Len() != 1 {
+		t.Errorf("a failed Add left %d types, want 1", tab.Len())
+	}
+	if id, err := tab.Add(&Type{Kind: KindPtr, Type: 1}); err != nil || id != 2 {
+		t.Errorf("Add after a failure: ID %d, %v; want 2", id, err)
+	}
+}
+
+func TestParseTableErrors(t *testing.T) {
+	tab, err := TableOf(allKinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	strs, recs := tab.Sections()
+	le := binary.LittleEndian
+	patch := func(off int, v uint32) []byte {
+		b := slices.Clone(recs)
+		le.PutUint32(b[off:], v)
+		return b
+	}
+	// Records: INT 1 at 0, INT 2 at 16, INT 3 at 32, PTR 4 at 48, STRUCT 5 at 60.
+	tests := []struct {
+		name       string
+		strs, recs []byte
+		want       string
+	}{
+		{"no strings", nil, recs, "does not start with the empty string"},
+		{"strings without NUL", strs[:len(strs)-1], recs, "does not end with NUL"},
+		{"truncated", strs, recs[:len(recs)-2], "truncated"},
+		{"reserved info bits", strs, patch(4, 1<<24|1<<20), "type ID 1 at offset 0x0: info 0x01100000 has reserved bits set"},
+		{"unknown kind", strs, patch(4, 25<<24), "unknown kind 25"},
+		{"name", strs, patch(16, 1<<30), "type ID 2 at offset 0x10: name: string offset 1073741824 out of range"},
+		{"reference", strs, patch(48+8, 1000), "type ID 4 at offset 0x30: PTR refers to type ID 1000, beyond the last ID"},
+		{"member reference", strs, patch(60+12+4, 1000), "type ID 5 at offset 0x3c: STRUCT refers to type ID 1000"},
+	}
+	for id := TypeID(1); id < tab.NextID(); id++ {
+		if tab.Kind(id) == KindFunc {
+			tests = append(tests, struct {
+				name       string
+				strs, recs []byte
+				want       string
+			}{"FUNC to a non-proto", strs, patch(int(tab.offs[id-1])+8, 1), "FUNC refers to type ID 1, which is not a FUNC_PROTO"})
+		}
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseTable(tt.strs, tt.recs)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseTable error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	// Cut anywhere but at a record boundary, the records do not parse; at a
+	// boundary they do unless a kept type refers to a cut one.
+	boundary := map[int]bool{}
+	for id := TypeID(1); id <= TypeID(tab.Len()); id++ {
+		boundary[int(tab.offs[id-1])] = true
+	}
+	for n := range len(recs) {
+		_, err := ParseTable(strs, recs[:n])
+		if !boundary[n] && err == nil {
+			t.Errorf("records cut at %d (inside a record) parsed", n)
+		}
+	}
+	// Corrupting any byte of the records must give an error or a table whose every
+	// type decodes, never a panic.
+	for i := range recs {
+		for _, v := range []byte{0xff, 0x80, 0x01} {
+			b := slices.Clone(recs)
+			b[i] ^= v
+			bad, err := ParseTable(strs, b)
+			if err != nil {
+				continue
+			}
+			for id := TypeID(1); id < bad.NextID(); id++ {
+				bad.Type(id)
+				bad.ForEachRef(id, func(TypeID) {})
+			}
+		}
+	}
+}
+
+func TestTableVmlinux(t *testing.T) {
+	spec, err := Parse(readOrSkip(t, vmlinuxBTF), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := TableOf(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := ParseTable(tab.Sections())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parsed.Spec()
+	for i := range spec.Types {
+		if !reflect.DeepEqual(got.Types[i], spec.Types[i]) {
+			t.Fatalf("type ID %d through a Table: %+v, want %+v", i+1, got.Types[i], spec.Types[i])
+		}
+	}
+}
