@@ -33,10 +33,22 @@ type Table struct {
 func NewTable() *Table { return &Table{strs: newBuildTable(nil)} }
 
 // Reserve makes room for about types more types of recBytes bytes of records in
-// all, so that filling a table of known size copies nothing.
+// all, so that filling a table of known size copies nothing. Room never used is
+// never touched, so it costs address space, not memory.
 func (t *Table) Reserve(types, recBytes int) {
-	t.offs = slices.Grow(t.offs, types)
-	t.recs = slices.Grow(t.recs, recBytes)
+	t.offs = reserve(t.offs, types)
+	t.recs = reserve(t.recs, recBytes)
+}
+
+// reserve is slices.Grow without clearing the new capacity (Grow appends zeros:
+// for a table of a hundred megabytes, that touches every page up front).
+func reserve[E any](s []E, n int) []E {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	grown := make([]E, len(s), len(s)+n)
+	copy(grown, s)
+	return grown
 }
 
 // Len is the number of types.
@@ -176,11 +188,12 @@ func TableOf(s *Spec) (*Table, error) {
 func (t *Table) Sections() (strs, recs []byte) { return t.strs.data, t.recs }
 
 // ParseTable returns the Table of a string section and records that Sections
-// returned (copies of them), validating them as Parse validates raw BTF: every record
-// complete and of a known kind with no reserved bits set, names within the string
-// section, references to existing types, FUNCs referring to FUNC_PROTOs. A
-// *DecodeError gives the offset in recs of the record at fault (0 for the string
-// section).
+// returned, validating them as Parse validates raw BTF: every record complete and of
+// a known kind with no reserved bits set, names within the string section,
+// references to existing types, FUNCs referring to FUNC_PROTOs. The Table keeps
+// strs and recs (decoded names alias strs): the caller must not modify them
+// afterwards. A *DecodeError gives the offset in recs of the record at fault (ID 0:
+// the string section).
 func ParseTable(strs, recs []byte) (*Table, error) {
 	switch {
 	case len(strs) == 0 || strs[0] != 0:
@@ -192,10 +205,16 @@ func ParseTable(strs, recs []byte) (*Table, error) {
 	case uint64(len(recs)) > 1<<32-1:
 		return nil, &DecodeError{Err: fmt.Errorf("%d bytes of records exceed 4 GiB", len(recs))}
 	}
-	t := &Table{recs: slices.Clone(recs), strs: newParsedTable(nil, slices.Clone(strs))}
+	t := &Table{recs: recs, strs: newParsedTable(nil, strs)}
 	le := binary.LittleEndian
-	// Pass 1 finds the records; pass 2 decodes each, which checks it, and checks its
-	// references against the number of types pass 1 found.
+	// Pass 1 counts the records, pass 2 finds them; pass 3 decodes each, which
+	// checks it, and checks its references against the number of types.
+	n := 0
+	for pos := 0; pos+rawTypeLen <= len(recs); n++ {
+		info := le.Uint32(recs[pos+4:])
+		pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
+	}
+	t.offs = make([]uint32, 0, n+1)
 	for pos := 0; pos < len(t.recs); {
 		if len(t.recs)-pos < rawTypeLen {
 			return nil, &DecodeError{ID: t.NextID(), Offset: pos, Err: fmt.Errorf("truncated type record (%d bytes left, need %d)", len(t.recs)-pos, rawTypeLen)}
@@ -236,4 +255,14 @@ func ParseTable(strs, recs []byte) (*Table, error) {
 		}
 	}
 	return t, nil
+}
+
+// MustTableOf is TableOf for types known to be valid (tests, literals): it panics
+// if s has no wire encoding.
+func MustTableOf(s *Spec) *Table {
+	t, err := TableOf(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }

@@ -90,7 +90,6 @@ type encoder struct {
 	abi     abi
 	clang   bool // the unit's DW_AT_producer names clang
 	cu      uint32
-	marena  []btf.Member // where kept member lists are carved from
 	*buffers
 }
 
@@ -110,7 +109,7 @@ type buffers struct {
 	ops     []dwarf.Op
 	params  []paramInfo  // by node index: formal parameters of subprograms (analyzeParams)
 	offIdx  []int32      // DIE offset - base -> node index + 1; all zero between CUs
-	mbuf    []btf.Member // the members of the type being built (keepMembers)
+	mbuf    []btf.Member // the members of the type being built (takeMembers)
 	nodesHW int          // the most nodes any CU used: release clears no further
 }
 

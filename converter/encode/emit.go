@@ -71,8 +71,7 @@ func (e *encoder) typeSize(off uint64) uint64 {
 // emit numbers the CU's type nodes and appends the CU's types and candidates to
 // the shard.
 func (e *encoder) emit() error {
-	spec := e.shard.Types
-	base := spec.NextID() - 1
+	base := e.shard.Types.NextID() - 1
 	g := func(local btf.TypeID) btf.TypeID {
 		if local == 0 {
 			return 0
@@ -141,10 +140,14 @@ func (e *encoder) emit() error {
 			// Fortran strings: pahole has no BTF for them either; an INT keeps IDs dense.
 			t = btf.Type{Kind: btf.KindInt, Name: sanitizedIntName, Size: 4, IntBits: 32}
 		}
-		spec.Add(t)
+		if _, err := e.add(n, &t); err != nil {
+			return err
+		}
 	}
 	if needIndex && int(indexID) == len(e.order)+1 {
-		spec.Add(btf.Type{Kind: btf.KindInt, Name: "int", Size: 4, IntBits: 32, IntEncoding: btf.IntSigned})
+		if _, err := e.shard.Types.Add(&btf.Type{Kind: btf.KindInt, Name: "int", Size: 4, IntBits: 32, IntEncoding: btf.IntSigned}); err != nil {
+			return err
+		}
 	}
 
 	// Declaration tags of structs, unions and typedefs, in type order.
@@ -162,7 +165,9 @@ func (e *encoder) emit() error {
 				return err
 			}
 			for _, t := range tags {
-				spec.Add(btf.Type{Kind: btf.KindDeclTag, Name: t.Value, Type: g(n.id), ComponentIdx: t.Component})
+				if _, err := e.add(n, &btf.Type{Kind: btf.KindDeclTag, Name: t.Value, Type: g(n.id), ComponentIdx: t.Component}); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -406,30 +411,30 @@ func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool)
 		}
 		e.mbuf = append(e.mbuf, btf.Member{Name: m.name, Type: g(e.resolve(m.typ)), Offset: uint32(bitOffset), Size: bitfield})
 	}
-	t.Members = e.keepMembers()
+	t.Members = e.takeMembers()
 	return t
 }
 
-// memberChunk is how many members the encoder allocates at a time: a vmlinux-sized
-// input has millions of struct members, enumerators and parameters, and one
-// allocation per type's list would dominate the encoder's allocations.
-const memberChunk = 1 << 14
-
-// keepMembers returns a copy of e.mbuf (nil if empty) carved from the encoder's
-// member arena, and empties e.mbuf. The copy's capacity is its length, so that
-// appending to it never writes into a neighbour's members.
-func (e *encoder) keepMembers() []btf.Member {
+// takeMembers returns e.mbuf, the members of the type just built, and empties it
+// for the next type: the list is valid until the next type is built, so the type
+// must be added to the table (which copies it) before that.
+func (e *encoder) takeMembers() []btf.Member {
 	n := len(e.mbuf)
 	if n == 0 {
 		return nil
 	}
-	if cap(e.marena)-len(e.marena) < n {
-		e.marena = make([]btf.Member, 0, max(memberChunk, n))
-	}
-	k := len(e.marena)
-	e.marena = append(e.marena, e.mbuf...)
+	ms := e.mbuf[:n:n]
 	e.mbuf = e.mbuf[:0]
-	return e.marena[k : k+n : k+n]
+	return ms
+}
+
+// add appends t to the shard's table; n is the DIE it was made from, for errors.
+func (e *encoder) add(n *node, t *btf.Type) (btf.TypeID, error) {
+	id, err := e.shard.Types.Add(t)
+	if err != nil {
+		return 0, e.errf(n.off, "%v %q: %w", t.Kind, t.Name, err)
+	}
+	return id, nil
 }
 
 // enum follows btf_encoder__add_enum_type, with libbpf's rule that a negative
@@ -468,7 +473,7 @@ func (e *encoder) enum(n *node) btf.Type {
 		}
 		e.mbuf = append(e.mbuf, btf.Enumerator(en.name, v))
 	}
-	t.Members = e.keepMembers()
+	t.Members = e.takeMembers()
 	return t
 }
 
@@ -498,7 +503,7 @@ func (e *encoder) proto(ret, params *node, g func(btf.TypeID) btf.TypeID) btf.Ty
 	if varargs {
 		e.mbuf = append(e.mbuf, btf.Member{})
 	}
-	t.Members = e.keepMembers()
+	t.Members = e.takeMembers()
 	return t
 }
 
@@ -576,7 +581,10 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 			return err
 		}
 	}
-	id := e.shard.Types.Add(pt)
+	id, err := e.add(n, &pt)
+	if err != nil {
+		return err
+	}
 	e.shard.Funcs = append(e.shard.Funcs, shard.Func{
 		Name:              name,
 		Proto:             id,

@@ -37,9 +37,10 @@ func dump(sh *shard.Shard) string {
 	for i, cu := range sh.CUs {
 		fmt.Fprintf(&b, "CU %d %q at %#x types end %d\n", i, cu.Name, cu.Offset, cu.TypesEnd)
 	}
-	for i := range sh.Types.Types {
-		t := &sh.Types.Types[i]
-		id := sh.Types.FirstID + btf.TypeID(i)
+	spec := sh.Types.Spec()
+	for i := range spec.Types {
+		t := &spec.Types[i]
+		id := spec.FirstID + btf.TypeID(i)
 		fmt.Fprintf(&b, "[%d] %s '%s'", id, t.Kind, t.Name)
 		switch t.Kind {
 		case btf.KindInt:
@@ -126,9 +127,10 @@ func TestFixtureFacts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		spec := sh.Types.Spec()
 		find := func(kind btf.Kind, n string) *btf.Type {
-			for i := range sh.Types.Types {
-				if tt := &sh.Types.Types[i]; tt.Kind == kind && tt.Name == n {
+			for i := range spec.Types {
+				if tt := &spec.Types[i]; tt.Kind == kind && tt.Name == n {
 					return tt
 				}
 			}
@@ -193,7 +195,7 @@ func TestOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range sh.Types.Types {
+	for _, tt := range sh.Types.Spec().Types {
 		switch tt.Kind {
 		case btf.KindFloat, btf.KindEnum64:
 			t.Errorf("feature off, but %v %q emitted", tt.Kind, tt.Name)
@@ -210,7 +212,7 @@ func TestOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sh.CUs) != 0 || len(sh.Types.Types) != 0 {
+	if len(sh.CUs) != 0 || sh.Types.Len() != 0 {
 		t.Errorf("excluded C11 unit still encoded: %d CUs", len(sh.CUs))
 	}
 }
@@ -243,11 +245,11 @@ func TestRanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			types += len(sh.Types.Types)
+			types += sh.Types.Len()
 			cus = append(cus, sh.CUs...)
 		}
-		if types != len(whole.Types.Types) || len(cus) != len(whole.CUs) {
-			t.Errorf("%d ranges: %d types in %d CUs, whole file %d in %d", n, types, len(cus), len(whole.Types.Types), len(whole.CUs))
+		if types != whole.Types.Len() || len(cus) != len(whole.CUs) {
+			t.Errorf("%d ranges: %d types in %d CUs, whole file %d in %d", n, types, len(cus), whole.Types.Len(), len(whole.CUs))
 		}
 	}
 }
@@ -494,12 +496,13 @@ func comparePahole(t *testing.T, path string) {
 	for _, f := range sh.Funcs {
 		protos[f.Proto] = true
 	}
-	for i := range sh.Types.Types {
-		id := sh.Types.FirstID + btf.TypeID(i)
-		if k := sh.Types.Types[i].Kind; protos[id] || k == btf.KindDeclTag || k == btf.KindFwd {
+	table := sh.Types.Spec()
+	for i := range table.Types {
+		id := table.FirstID + btf.TypeID(i)
+		if k := table.Types[i].Kind; protos[id] || k == btf.KindDeclTag || k == btf.KindFwd {
 			continue
 		}
-		ours[canonOurs(sh.Types, id, true)] = true
+		ours[canonOurs(table, id, true)] = true
 	}
 	var missing, extra []string
 	for k := range theirs {
@@ -647,15 +650,16 @@ func TestAnnotationsAgainstPahole(t *testing.T) {
 				t.Fatal(err)
 			}
 			var typeTags []string
-			for i := range sh.Types.Types {
-				if tt := &sh.Types.Types[i]; tt.Kind == btf.KindDeclTag {
-					typeTags = append(typeTags, canonOurs(sh.Types, tt.Type, false)+": "+tagString(tt.Name, tt.ComponentIdx))
+			spec := sh.Types.Spec()
+			for i := range spec.Types {
+				if tt := &spec.Types[i]; tt.Kind == btf.KindDeclTag {
+					typeTags = append(typeTags, canonOurs(spec, tt.Type, false)+": "+tagString(tt.Name, tt.ComponentIdx))
 				}
 			}
 			if !slices.Equal(typeTags, want.typeTags) {
 				t.Errorf("type DECL_TAGs:\n ours   %q\n pahole %q", typeTags, want.typeTags)
 			}
-			if got := pointers(sh.Types); !slices.Equal(got, want.pointers) {
+			if got := pointers(spec); !slices.Equal(got, want.pointers) {
 				t.Errorf("pointers:\n ours   %q\n pahole %q", got, want.pointers)
 			}
 			for name, tags := range want.funcs {
@@ -697,7 +701,7 @@ func TestAnnotationsAgainstPahole(t *testing.T) {
 // --skip_encoding_btf_type_tag, and that Compat124 ignores GCC's.
 func TestAnnotationFeatures(t *testing.T) {
 	count := func(sh *shard.Shard) (declTags, typeTags, candidateTags int) {
-		for _, tt := range sh.Types.Types {
+		for _, tt := range sh.Types.Spec().Types {
 			switch tt.Kind {
 			case btf.KindDeclTag:
 				declTags++

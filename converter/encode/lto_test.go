@@ -83,7 +83,7 @@ func TestRangesKeepMergedUnitsTogether(t *testing.T) {
 		t.Errorf("CUs %+v: want one merged CU named \"\", as pahole's", sh.CUs)
 	}
 	empty, err := Encode(f, rs[1], DefaultOptions())
-	if err != nil || len(empty.CUs) != 0 || len(empty.Types.Types) != 0 {
+	if err != nil || len(empty.CUs) != 0 || empty.Types.Len() != 0 {
 		t.Errorf("an empty range gives %v, %v; want an empty shard", empty, err)
 	}
 	_, err = Encode(f, Range{Index: 0, Count: 2, First: 0, Last: 1}, DefaultOptions())

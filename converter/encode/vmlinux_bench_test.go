@@ -62,7 +62,7 @@ func BenchmarkEncodeVmlinux(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				types = len(sh.Types.Types)
+				types = sh.Types.Len()
 			}
 			b.ReportMetric(float64(last-first), "CUs")
 			b.ReportMetric(float64(types), "types")

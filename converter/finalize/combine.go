@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/shard"
@@ -25,12 +28,10 @@ func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error)
 }
 
 // CombineOwned is Combine for a caller that hands the shards over (a merge reads
-// them for this one call): the same result, built with less memory. The result's
-// member lists are the shards' own, renumbered in place, and each shard's type table
-// is released (Types.Types set to nil) as soon as it has been copied, so that the
-// garbage collector can reclaim it while the rest is combined. Afterwards, or after
-// an error, the shards are not usable. No two types of the shards may share a member
-// list's backing array (encode.Encode and shard.Unmarshal never do).
+// them for this one call): the same result, built with less memory. Each shard's
+// type table is released (Types set to nil) as soon as it has been decoded into the
+// result, so that the garbage collector can reclaim it while the rest is combined.
+// Afterwards, or after an error, the shards are not usable.
 func CombineOwned(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
 	return combine(shards, img, opts, true)
 }
@@ -57,7 +58,7 @@ type combiner struct {
 	opts   Options
 	x      *imageIndex
 	shards []*shardCtx
-	owned  bool // CombineOwned: renumber the shards' members in place, release their types
+	owned  bool // CombineOwned: release each shard's types once decoded
 
 	objSeen map[objKey]int    // resolveObject's occurrence counters
 	kfuncs  map[string]uint32 // TagKfuncs: kfunc flags by function name
@@ -71,6 +72,7 @@ type combiner struct {
 // shardCtx is what Combine knows about one shard.
 type shardCtx struct {
 	s      *shard.Shard
+	n      btf.TypeID // the shard's number of types (its table may be released)
 	linked bool
 	cuEnd  []btf.TypeID // CU i's VARs go after type cuEnd[i] (0: before all)
 	// drop marks candidate FUNC_PROTOs that are not emitted in place.
@@ -123,7 +125,7 @@ func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, er
 			}
 			return nil, fmt.Errorf("shard %d: %w", i, err)
 		}
-		sc := &shardCtx{s: s}
+		sc := &shardCtx{s: s, n: btf.TypeID(s.Types.Len())}
 		switch opts.Inputs {
 		case LinkedInputs:
 			sc.linked = true
@@ -141,19 +143,16 @@ func checkShard(s *shard.Shard) error {
 	if s == nil || s.Types == nil {
 		return fmt.Errorf("%w: no types", ErrInput)
 	}
-	if s.Types.FirstID != 1 || s.Types.Base != nil {
-		return fmt.Errorf("%w: types must be standalone with IDs from 1 (first ID %d)", ErrInput, s.Types.FirstID)
-	}
 	for i := range s.Funcs {
 		f := &s.Funcs[i]
 		if int(f.CU) >= len(s.CUs) {
 			return fmt.Errorf("%w: function %d %q: CU %d of %d", ErrInput, i, f.Name, f.CU, len(s.CUs))
 		}
-		if t := s.Types.Type(f.Proto); t == nil || t.Kind != btf.KindFuncProto {
+		if f.Proto == 0 || int(f.Proto) > s.Types.Len() || s.Types.Kind(f.Proto) != btf.KindFuncProto {
 			return fmt.Errorf("%w: function %d %q: type %d is not a FUNC_PROTO", ErrInput, i, f.Name, f.Proto)
 		}
 	}
-	n := btf.TypeID(len(s.Types.Types))
+	n := btf.TypeID(s.Types.Len())
 	for i := range s.Vars {
 		v := &s.Vars[i]
 		if int(v.CU) >= len(s.CUs) {
@@ -186,7 +185,7 @@ func (c *combiner) run() (*btf.Spec, error) {
 	// Pass 1 numbers the output, pass 2 fills it: a type may refer to a later one.
 	next := btf.TypeID(1)
 	for _, sc := range c.shards {
-		sc.remap = make([]btf.TypeID, len(sc.s.Types.Types)+1)
+		sc.remap = make([]btf.TypeID, sc.n+1)
 		c.walk(sc, func(it item) {
 			switch it.kind {
 			case itemType:
@@ -201,8 +200,7 @@ func (c *combiner) run() (*btf.Spec, error) {
 	}
 	// The 1.32 FUNCs come after all shards' types, each with a copy of its
 	// FUNC_PROTO: they are built first, into a Spec of their own that continues
-	// at next, since pass 2 may renumber the shards' members in place and
-	// release their types.
+	// at next, since pass 2 may release the shards' types.
 	tailSpec := &btf.Spec{FirstID: next}
 	for _, r := range tail {
 		if err := c.addTailFunc(tailSpec, r); err != nil {
@@ -211,20 +209,19 @@ func (c *combiner) run() (*btf.Spec, error) {
 	}
 	total := int(next-1) + len(tailSpec.Types) + len(c.img.Sections)
 	c.out = &btf.Spec{FirstID: 1, Types: make([]btf.Type, 0, total)}
+	// Pass 2a decodes every shard's kept types straight into their final slots
+	// (sc.remap, past the result's length for now), shards in parallel: each
+	// slot is written by one shard, so the result does not depend on timing.
+	// Pass 2b then appends, in order, the FUNCs and VARs between them, which
+	// land in the slots pass 1 left for them, and steps over the decoded types.
+	if err := c.decodeTypes(c.out.Types[:next-1]); err != nil {
+		return nil, err
+	}
 	for _, sc := range c.shards {
-		var err error
-		var arena []btf.Member
-		if !c.owned {
-			arena = make([]btf.Member, 0, c.memberCount(sc))
-		}
 		c.walk(sc, func(it item) {
-			if err != nil {
-				return
-			}
 			switch it.kind {
 			case itemType:
-				c.out.Types = append(c.out.Types, sc.s.Types.Types[it.id-1])
-				arena, err = c.remapType(sc, it.id, &c.out.Types[len(c.out.Types)-1], arena)
+				c.out.Types = c.out.Types[:len(c.out.Types)+1] // sc.remap[it.id]
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
 				id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
@@ -233,11 +230,7 @@ func (c *combiner) run() (*btf.Spec, error) {
 				c.addVar(sc, &sc.vars[it.v])
 			}
 		})
-		if err != nil {
-			return nil, err
-		}
 		if c.owned {
-			sc.s.Types.Types = nil
 			sc.remap, sc.drop = nil, nil
 		}
 	}
@@ -250,15 +243,15 @@ func (c *combiner) run() (*btf.Spec, error) {
 // variables the shard contributes.
 func (c *combiner) prepare(sc *shardCtx) error {
 	s := sc.s
-	n := len(s.Types.Types)
+	n := s.Types.Len()
 	isCand := make([]bool, n+1)
 	for i := range s.Funcs {
 		isCand[s.Funcs[i].Proto] = true
 	}
 	// A candidate FUNC_PROTO that another type refers to stays where it is.
 	pinned := make([]bool, n+1)
-	for i := range s.Types.Types {
-		forEachRef(&s.Types.Types[i], func(ref btf.TypeID) {
+	for id := btf.TypeID(1); int(id) <= n; id++ {
+		s.Types.ForEachRef(id, func(ref btf.TypeID) {
 			if int(ref) <= n && isCand[ref] {
 				pinned[ref] = true
 			}
@@ -320,7 +313,7 @@ type item struct {
 // walk visits a shard's output in order: its kept types, each 1.24 FUNC after its
 // FUNC_PROTO, each CU's VARs after the CU's last type.
 func (c *combiner) walk(sc *shardCtx, visit func(item)) {
-	n := btf.TypeID(len(sc.s.Types.Types))
+	n := sc.n
 	fi, cu, vi := 0, 0, 0
 	trailer := func(id btf.TypeID) {
 		for cu < len(sc.cuEnd) && sc.cuEnd[cu] == id {
@@ -348,39 +341,51 @@ func (c *combiner) walk(sc *shardCtx, visit func(item)) {
 	}
 }
 
-// forEachRef calls fn for every type reference of t.
-func forEachRef(t *btf.Type, fn func(btf.TypeID)) {
-	if t.Kind.HasRef() {
-		fn(t.Type)
+// decodeTypes decodes each shard's kept types into out at their new IDs
+// (out[sc.remap[id]-1]), renumbered, a worker per CPU over the shards. With
+// CombineOwned, a shard's table is released once decoded.
+func (c *combiner) decodeTypes(out []btf.Type) error {
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	errs := make([]error, len(c.shards))
+	for i, sc := range c.shards {
+		g.Go(func() error {
+			// Every kept type's members, decoded into one allocation per shard.
+			arena := make([]btf.Member, 0, c.memberCount(sc))
+			for id := btf.TypeID(1); id <= sc.n; id++ {
+				if sc.drop[id] {
+					continue
+				}
+				t := &out[sc.remap[id]-1]
+				arena = sc.s.Types.Decode(id, t, arena)
+				if err := c.remapType(sc, id, t); err != nil {
+					errs[i] = err
+					return nil
+				}
+			}
+			if c.owned {
+				sc.s.Types = nil
+			}
+			return nil
+		})
 	}
-	if t.Kind == btf.KindArray {
-		fn(t.IndexType)
-	}
-	if membersAreRefs(t.Kind) {
-		for i := range t.Members {
-			fn(t.Members[i].Type)
-		}
-	}
+	g.Wait()
+	return errors.Join(errs...) // at most one per shard, in shard order
 }
 
-func membersAreRefs(k btf.Kind) bool {
-	return k.IsComposite() || k == btf.KindFuncProto || k == btf.KindDatasec
-}
-
+// memberCount is the number of members of the shard's kept types.
 func (c *combiner) memberCount(sc *shardCtx) int {
 	n := 0
-	for i := range sc.s.Types.Types {
-		if !sc.drop[i+1] && membersAreRefs(sc.s.Types.Types[i].Kind) {
-			n += len(sc.s.Types.Types[i].Members)
+	for id := btf.TypeID(1); id <= sc.n; id++ {
+		if !sc.drop[id] {
+			n += sc.s.Types.Vlen(id)
 		}
 	}
 	return n
 }
 
-// remapType renumbers the references of t, a copy of the shard's type id. Members
-// of kinds with references are copied into arena (one allocation per shard) first,
-// unless the combiner owns the shards: then they are renumbered where they are.
-func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []btf.Member) ([]btf.Member, error) {
+// remapType renumbers the references of t, a decoded copy of the shard's type id.
+func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type) error {
 	var err error
 	mapRef := func(ref btf.TypeID) btf.TypeID {
 		if ref == 0 {
@@ -401,19 +406,12 @@ func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type, arena []b
 	if t.Kind == btf.KindArray {
 		t.IndexType = mapRef(t.IndexType)
 	}
-	if membersAreRefs(t.Kind) && len(t.Members) > 0 {
-		ms := t.Members
-		if !c.owned {
-			start := len(arena)
-			arena = append(arena, t.Members...)
-			ms = arena[start:len(arena):len(arena)]
+	if t.Kind.IsComposite() || t.Kind == btf.KindFuncProto || t.Kind == btf.KindDatasec {
+		for i := range t.Members {
+			t.Members[i].Type = mapRef(t.Members[i].Type)
 		}
-		for i := range ms {
-			ms[i].Type = mapRef(ms[i].Type)
-		}
-		t.Members = ms
 	}
-	return arena, err
+	return err
 }
 
 func (c *combiner) addVar(sc *shardCtx, v *varOut) {
@@ -429,8 +427,8 @@ func (c *combiner) addVar(sc *shardCtx, v *varOut) {
 func (c *combiner) addTailFunc(out *btf.Spec, r candRef) error {
 	sc := c.shards[r.shard]
 	f := &sc.s.Funcs[r.fn]
-	proto := sc.s.Types.Type(f.Proto)
-	t := btf.Type{Kind: btf.KindFuncProto, Type: sc.remap[proto.Type], Members: slices.Clone(proto.Members)}
+	proto := sc.s.Types.Type(f.Proto) // a copy: its members are renumbered here
+	t := btf.Type{Kind: btf.KindFuncProto, Type: sc.remap[proto.Type], Members: proto.Members}
 	for i := range t.Members {
 		ref := t.Members[i].Type
 		if int(ref) >= len(sc.remap) {

@@ -80,7 +80,7 @@ func tProto(ret btf.TypeID, params ...any) btf.Type {
 }
 
 func mkShard(source string, cus []string, types []btf.Type, funcs []shard.Func, vars []shard.Var) *shard.Shard {
-	s := &shard.Shard{Source: source, Types: &btf.Spec{FirstID: 1, Types: types}, Funcs: funcs, Vars: vars}
+	s := &shard.Shard{Source: source, Types: btf.MustTableOf(&btf.Spec{FirstID: 1, Types: types}), Funcs: funcs, Vars: vars}
 	for i, n := range cus {
 		s.CUs = append(s.CUs, shard.CU{Name: n, Offset: uint64(i) * 0x100})
 	}

@@ -10,7 +10,7 @@ const maxChain = 256
 // variable's type: modifiers and typedefs are followed, a pointer has the address
 // size, an array is its element size times its length, a forward declaration or a
 // function has size 0. ok is false for void, IDs out of range and cycles.
-func sizeOf(spec *btf.Spec, id btf.TypeID, addrSize uint64) (size uint64, ok bool) {
+func sizeOf(spec *btf.Table, id btf.TypeID, addrSize uint64) (size uint64, ok bool) {
 	mult := uint64(1)
 	for range maxChain {
 		t := spec.Type(id)
@@ -37,7 +37,7 @@ func sizeOf(spec *btf.Spec, id btf.TypeID, addrSize uint64) (size uint64, ok boo
 
 // typeRef names a type of one shard.
 type typeRef struct {
-	spec *btf.Spec
+	spec *btf.Table
 	id   btf.TypeID
 }
 
@@ -110,7 +110,7 @@ func typesMatch(a, b typeRef, depth int) bool {
 // protosMatch compares two FUNC_PROTOs as pahole's funcs__match compares two saved
 // function states: parameter count, return type, then each parameter's type (names
 // are not compared).
-func protosMatch(s1 *btf.Spec, p1 *btf.Type, s2 *btf.Spec, p2 *btf.Type, depth int) bool {
+func protosMatch(s1 *btf.Table, p1 *btf.Type, s2 *btf.Table, p2 *btf.Type, depth int) bool {
 	if len(p1.Members) != len(p2.Members) {
 		return false
 	}

@@ -1,6 +1,6 @@
 package shard
 
-// The shard file format, version 2.
+// The shard file format, version 3.
 //
 // A shard is written once by a BtfConvert action and read once by a BtfMerge action,
 // usually on another machine: it is a build artifact, so it must be byte-for-byte
@@ -11,8 +11,7 @@ package shard
 //	body    = source:str shardflags:uvarint strings cus types funcs vars
 //	strings = count:uvarint { len:uvarint bytes }      // the string table; index 0 is ""
 //	cus     = count:uvarint { name:sref offset:uvarint typesend:uvarint }
-//	types   = count:uvarint { type }                   // IDs 1..count
-//	type    = kind:u8 present:uvarint fields... members
+//	types   = count:uvarint strslen:uvarint strs reclen:uvarint recs  // IDs 1..count
 //	funcs   = count:uvarint { name:sref proto:uvarint cu:uvarint flags:uvarint lowpc:uvarint tags }
 //	vars    = count:uvarint { name:sref type:uvarint cu:uvarint flags:uvarint addr:uvarint section:sref tags }
 //	tags    = count:uvarint { value:sref component+1:uvarint }
@@ -20,17 +19,19 @@ package shard
 // shardflags, the funcs' and the vars' flags are bit sets (the shard*, func* and var*
 // constants below, in field order of Shard, Func and Var).
 //
-// A "sref" is a uvarint index into the string table; "str" is len:uvarint bytes. A
-// type's present bitmask says which of its scalar fields follow (in the order of the
-// field* constants below); absent fields are zero. KindFlag is a bit of the same mask.
-// Members follow when fieldMembers is present: count:uvarint, then per member a
-// present mask and its non-zero fields. Strings are numbered in order of first use
-// while writing, so equal shards give equal bytes. The CRC (Castagnoli) covers
-// everything before it.
+// A "sref" is a uvarint index into the string table; "str" is len:uvarint bytes.
+// Strings are numbered in order of first use while writing, so equal shards give
+// equal bytes. The CRC (Castagnoli) covers everything before it.
+//
+// The types are the shard's btf.Table as it is in memory: strs, its own string
+// section, and recs, the kernel's wire records (little-endian), so that a merge
+// reads them with a copy and a validating pass instead of decoding millions of
+// types into records it would copy again (see btf.Table).
 //
 // Readers reject any other magic or version, counts larger than the remaining bytes
-// could hold, type references past the last type, and string references past the
-// table, each with the byte offset where the problem is.
+// could hold, type records that raw BTF would reject, type references past the last
+// type, and string references past the table, each with the byte offset where the
+// problem is.
 
 import (
 	"bytes"
@@ -39,39 +40,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
-	"github.com/rules-btf/rules_btf/internal/mapfile"
 )
 
 const (
 	magic   = "RBTFSHRD"
-	version = 2
-)
-
-// Type field presence bits.
-const (
-	fieldName = 1 << iota
-	fieldKindFlag
-	fieldIntEncoding
-	fieldIntOffset
-	fieldIntBits
-	fieldSize
-	fieldType
-	fieldIndexType
-	fieldNelems
-	fieldLinkage
-	fieldComponentIdx
-	fieldMembers
-)
-
-// Member field presence bits.
-const (
-	memberName = 1 << iota
-	memberType
-	memberOffset
-	memberSize
-	memberValue
+	version = 3
 )
 
 // Func and Var flag bits.
@@ -109,8 +85,8 @@ var ErrFormat = errors.New("malformed shard")
 
 // Marshal encodes s in the shard format.
 func Marshal(s *Shard) ([]byte, error) {
-	if s.Types == nil || s.Types.FirstID != 1 || s.Types.Base != nil {
-		return nil, fmt.Errorf("shard %s: types must be a standalone spec", s.Source)
+	if s.Types == nil {
+		return nil, fmt.Errorf("shard %s: no types", s.Source)
 	}
 	w := &writer{index: map[string]uint64{"": 0}, strs: []string{""}}
 	// Body first, into its own buffer, so the string table (built while writing
@@ -123,10 +99,12 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.uvarint(cu.Offset)
 		w.uvarint(uint64(cu.TypesEnd))
 	}
-	w.uvarint(uint64(len(s.Types.Types)))
-	for i := range s.Types.Types {
-		w.typ(&s.Types.Types[i])
-	}
+	strs, recs := s.Types.Sections()
+	w.uvarint(uint64(s.Types.Len()))
+	w.uvarint(uint64(len(strs)))
+	body.Write(strs)
+	w.uvarint(uint64(len(recs)))
+	body.Write(recs)
 	w.uvarint(uint64(len(s.Funcs)))
 	for i := range s.Funcs {
 		f := &s.Funcs[i]
@@ -208,100 +186,9 @@ func (w *writer) tags(tags []DeclTag) {
 	}
 }
 
-func (w *writer) typ(t *btf.Type) {
-	var present uint64
-	set := func(bit uint64, nonzero bool) {
-		if nonzero {
-			present |= bit
-		}
-	}
-	set(fieldName, t.Name != "")
-	set(fieldKindFlag, t.KindFlag)
-	set(fieldIntEncoding, t.IntEncoding != 0)
-	set(fieldIntOffset, t.IntOffset != 0)
-	set(fieldIntBits, t.IntBits != 0)
-	set(fieldSize, t.Size != 0)
-	set(fieldType, t.Type != 0)
-	set(fieldIndexType, t.IndexType != 0)
-	set(fieldNelems, t.Nelems != 0)
-	set(fieldLinkage, t.Linkage != 0)
-	set(fieldComponentIdx, t.ComponentIdx != 0)
-	set(fieldMembers, len(t.Members) != 0)
-	w.buf.WriteByte(byte(t.Kind))
-	w.uvarint(present)
-	if present&fieldName != 0 {
-		w.sref(t.Name)
-	}
-	for _, f := range []struct {
-		bit uint64
-		v   uint64
-	}{
-		{fieldIntEncoding, uint64(t.IntEncoding)},
-		{fieldIntOffset, uint64(t.IntOffset)},
-		{fieldIntBits, uint64(t.IntBits)},
-		{fieldSize, uint64(t.Size)},
-		{fieldType, uint64(t.Type)},
-		{fieldIndexType, uint64(t.IndexType)},
-		{fieldNelems, uint64(t.Nelems)},
-		{fieldLinkage, uint64(t.Linkage)},
-		{fieldComponentIdx, zigzag(int64(t.ComponentIdx))},
-	} {
-		if present&f.bit != 0 {
-			w.uvarint(f.v)
-		}
-	}
-	if present&fieldMembers == 0 {
-		return
-	}
-	w.uvarint(uint64(len(t.Members)))
-	enum := t.Kind.IsEnum()
-	for i := range t.Members {
-		m := &t.Members[i]
-		// An enumerator's value is written as such, not as the Offset and Size
-		// that hold it in memory (btf.Member).
-		offset, size, value := m.Offset, m.Size, uint64(0)
-		if enum {
-			offset, size, value = 0, 0, m.Value()
-		}
-		var mp uint64
-		if m.Name != "" {
-			mp |= memberName
-		}
-		if m.Type != 0 {
-			mp |= memberType
-		}
-		if offset != 0 {
-			mp |= memberOffset
-		}
-		if size != 0 {
-			mp |= memberSize
-		}
-		if value != 0 {
-			mp |= memberValue
-		}
-		w.uvarint(mp)
-		if mp&memberName != 0 {
-			w.sref(m.Name)
-		}
-		if mp&memberType != 0 {
-			w.uvarint(uint64(m.Type))
-		}
-		if mp&memberOffset != 0 {
-			w.uvarint(uint64(offset))
-		}
-		if mp&memberSize != 0 {
-			w.uvarint(uint64(size))
-		}
-		if mp&memberValue != 0 {
-			w.uvarint(value)
-		}
-	}
-}
-
-func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
-func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
-
-// Unmarshal decodes a shard. name is used in error messages (the file path).
+// Unmarshal decodes a shard. name is used in error messages (the file path). The
+// shard's type table keeps parts of data (a merge reads millions of types: they
+// are not copied), so the caller must not modify data afterwards.
 func Unmarshal(data []byte, name string) (*Shard, error) {
 	if len(data) < len(magic)+4 {
 		return nil, fmt.Errorf("shard %s: %w: %d bytes is too short", name, ErrFormat, len(data))
@@ -328,25 +215,6 @@ type reader struct {
 	data []byte
 	off  int
 	strs []string
-	// marena is where member lists are carved from: a shard of a vmlinux-sized
-	// input has millions of members, and one allocation per type's list would
-	// dominate decoding and the garbage collector's work.
-	marena []btf.Member
-}
-
-// memberChunk is how many members the reader allocates at a time.
-const memberChunk = 1 << 14
-
-// members returns a zeroed list of n members carved from the reader's arena. Its
-// capacity is its length, so that appending to it never writes into a neighbour's
-// members.
-func (r *reader) members(n int) []btf.Member {
-	if cap(r.marena)-len(r.marena) < n {
-		r.marena = make([]btf.Member, 0, max(memberChunk, n))
-	}
-	k := len(r.marena)
-	r.marena = r.marena[:k+n]
-	return r.marena[k : k+n : k+n]
 }
 
 var errShort = errors.New("unexpected end of data")
@@ -427,7 +295,7 @@ func (r *reader) shard() (*Shard, error) {
 	if v != version {
 		return nil, fmt.Errorf("version %d, this tool reads version %d", v, version)
 	}
-	s := &Shard{Types: btf.NewSpec()}
+	s := &Shard{}
 	if s.Source, err = r.str(); err != nil {
 		return nil, err
 	}
@@ -479,7 +347,7 @@ func (r *reader) shard() (*Shard, error) {
 			return nil, err
 		}
 	}
-	ntypes, err := r.count("type", 2)
+	ntypes, err := r.count("type", 12)
 	if err != nil {
 		return nil, err
 	}
@@ -494,11 +362,8 @@ func (r *reader) shard() (*Shard, error) {
 		}
 		s.CUs[i].TypesEnd = btf.TypeID(end)
 	}
-	s.Types.Types = make([]btf.Type, ntypes)
-	for i := range s.Types.Types {
-		if err := r.typ(&s.Types.Types[i], ntypes); err != nil {
-			return nil, fmt.Errorf("type %d: %w", i+1, err)
-		}
+	if s.Types, err = r.table(ntypes); err != nil {
+		return nil, err
 	}
 	cuRef := func() (uint32, error) {
 		v, err := r.uvarint()
@@ -565,6 +430,43 @@ func (r *reader) shard() (*Shard, error) {
 	return s, nil
 }
 
+// table reads the types: a string section and the records of ntypes types, which
+// btf.ParseTable validates. The table aliases r.data.
+func (r *reader) table(ntypes int) (*btf.Table, error) {
+	n, err := r.count("type string section length", 1)
+	if err != nil {
+		return nil, err
+	}
+	strStart := r.off
+	strs := r.data[r.off : r.off+n]
+	r.off += n
+	if n, err = r.count("type record length", 1); err != nil {
+		return nil, err
+	}
+	recStart := r.off
+	recs := r.data[r.off : r.off+n]
+	t, err := btf.ParseTable(strs, recs)
+	if err != nil {
+		var de *btf.DecodeError
+		if errors.As(err, &de) {
+			// Locate the record in the file; the string section is checked as a
+			// whole (ID 0: the error is at its start).
+			if de.ID == 0 {
+				r.off = strStart
+				return nil, fmt.Errorf("type strings: %v", de.Err)
+			}
+			r.off = recStart + de.Offset
+			return nil, fmt.Errorf("type %d: %v", de.ID, de.Err)
+		}
+		return nil, err
+	}
+	r.off += n
+	if t.Len() != ntypes {
+		return nil, fmt.Errorf("%d type records, the header says %d", t.Len(), ntypes)
+	}
+	return t, nil
+}
+
 func (r *reader) tags() ([]DeclTag, error) {
 	n, err := r.count("decl tag", 2)
 	if err != nil || n == 0 {
@@ -587,127 +489,12 @@ func (r *reader) tags() ([]DeclTag, error) {
 	return tags, nil
 }
 
-func (r *reader) typ(t *btf.Type, ntypes int) error {
-	if r.off >= len(r.data) {
-		return errShort
-	}
-	t.Kind = btf.Kind(r.data[r.off])
-	if t.Kind == btf.KindUnknown || t.Kind >= btf.NumKinds {
-		return fmt.Errorf("unknown kind %d", t.Kind)
-	}
-	r.off++
-	present, err := r.uvarint()
-	if err != nil {
-		return err
-	}
-	if present >= fieldMembers<<1 {
-		return fmt.Errorf("unknown field bits %#x", present)
-	}
-	t.KindFlag = present&fieldKindFlag != 0
-	if present&fieldName != 0 {
-		if t.Name, err = r.sref(); err != nil {
-			return err
-		}
-	}
-	u8 := func(dst *uint8, bit uint64, what string) {
-		if err != nil || present&bit == 0 {
-			return
-		}
-		var v uint64
-		if v, err = r.uvarint(); err == nil && v > math.MaxUint8 {
-			err = fmt.Errorf("%s %d out of range", what, v)
-		}
-		*dst = uint8(v)
-	}
-	u32 := func(dst *uint32, bit uint64, what string) {
-		if err == nil && present&bit != 0 {
-			*dst, err = r.u32(what)
-		}
-	}
-	ref := func(dst *btf.TypeID, bit uint64) {
-		if err == nil && present&bit != 0 {
-			*dst, err = r.typeRef(ntypes)
-		}
-	}
-	u8(&t.IntEncoding, fieldIntEncoding, "int encoding")
-	u8(&t.IntOffset, fieldIntOffset, "int offset")
-	u8(&t.IntBits, fieldIntBits, "int bits")
-	u32(&t.Size, fieldSize, "size")
-	ref(&t.Type, fieldType)
-	ref(&t.IndexType, fieldIndexType)
-	u32(&t.Nelems, fieldNelems, "nelems")
-	u32(&t.Linkage, fieldLinkage, "linkage")
-	if err == nil && present&fieldComponentIdx != 0 {
-		var v uint64
-		if v, err = r.uvarint(); err == nil {
-			c := unzigzag(v)
-			if c < math.MinInt32 || c > math.MaxInt32 {
-				err = fmt.Errorf("component index %d out of range", c)
-			}
-			t.ComponentIdx = int32(c)
-		}
-	}
-	if err != nil || present&fieldMembers == 0 {
-		return err
-	}
-	n, err := r.count("member", 1)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		t.Members = []btf.Member{}
-		return nil
-	}
-	t.Members = r.members(n)
-	for i := range t.Members {
-		m := &t.Members[i]
-		mp, err := r.uvarint()
-		if err != nil {
-			return err
-		}
-		if mp >= memberValue<<1 {
-			return fmt.Errorf("member %d: unknown field bits %#x", i, mp)
-		}
-		if enum := t.Kind.IsEnum(); enum && mp&(memberOffset|memberSize) != 0 || !enum && mp&memberValue != 0 {
-			return fmt.Errorf("member %d of a %s: field bits %#x: an enumerator has a value only, other members none", i, t.Kind, mp)
-		}
-		if mp&memberName != 0 {
-			if m.Name, err = r.sref(); err != nil {
-				return err
-			}
-		}
-		if mp&memberType != 0 {
-			if m.Type, err = r.typeRef(ntypes); err != nil {
-				return err
-			}
-		}
-		if mp&memberOffset != 0 {
-			if m.Offset, err = r.u32("member offset"); err != nil {
-				return err
-			}
-		}
-		if mp&memberSize != 0 {
-			if m.Size, err = r.u32("member size"); err != nil {
-				return err
-			}
-		}
-		if mp&memberValue != 0 {
-			v, err := r.uvarint()
-			if err != nil {
-				return err
-			}
-			m.SetValue(v)
-		}
-	}
-	return nil
-}
-
-// ReadFile reads and decodes the shard at path.
+// ReadFile reads and decodes the shard at path. The file is read, not mapped:
+// the shard's type table is the file's bytes (see Unmarshal).
 func ReadFile(path string) (*Shard, error) {
-	var s *Shard
-	err := mapfile.With(path, func(data []byte) (err error) {
-		s, err = Unmarshal(data, path) // it copies what it keeps
-		return err
-	})
-	return s, err
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Unmarshal(data, path)
 }

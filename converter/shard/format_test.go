@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"reflect"
 	"testing"
@@ -30,7 +31,7 @@ func sample() *Shard {
 	s.Add(btf.Type{Kind: btf.KindInt, Name: "odd", Size: 16, IntBits: 128, IntOffset: 0})
 	return &Shard{
 		Source: "a/b.o",
-		Types:  s,
+		Types:  btf.MustTableOf(s),
 		Linked: true,
 		CUs:    []CU{{Name: "b.c", Offset: 0, TypesEnd: 5}, {Name: "c.c", Offset: 1234, TypesEnd: 9}},
 		Funcs: []Func{
@@ -58,9 +59,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("round trip changed the shard:\ngot  %+v\nwant %+v", got, want)
-	}
+	checkEqual(t, got, want)
 	again, err := Marshal(got)
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +69,21 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// checkEqual compares two shards, their tables by content.
+func checkEqual(t *testing.T, got, want *Shard) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Types.Spec(), want.Types.Spec()) {
+		t.Errorf("types differ:\ngot  %+v\nwant %+v", got.Types.Spec().Types, want.Types.Spec().Types)
+	}
+	g, w := *got, *want
+	g.Types, w.Types = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("round trip changed the shard:\ngot  %+v\nwant %+v", g, w)
+	}
+}
+
 func TestEmpty(t *testing.T) {
-	data, err := Marshal(&Shard{Types: btf.NewSpec()})
+	data, err := Marshal(&Shard{Types: btf.NewTable()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +91,14 @@ func TestEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Types.Types) != 0 || len(s.Funcs) != 0 {
+	if s.Types.Len() != 0 || len(s.Funcs) != 0 {
 		t.Errorf("empty shard decoded as %+v", s)
 	}
 }
 
-func TestRejectsSplitSpec(t *testing.T) {
-	if _, err := Marshal(&Shard{Types: btf.NewSplitSpec(btf.NewSpec())}); err == nil {
-		t.Error("Marshal accepted a split spec")
+func TestRejectsNoTypes(t *testing.T) {
+	if _, err := Marshal(&Shard{Source: "x.o"}); err == nil {
+		t.Error("Marshal accepted a shard without types")
 	}
 }
 
@@ -150,46 +162,27 @@ func TestRejectsBadTypesEnd(t *testing.T) {
 	}
 }
 
-// An enumerator's value is a field of its own in the file, though btf.Member keeps
-// it in Offset and Size: an enum member with an offset or size, or another member
-// with a value, is corrupt.
-func TestMemberFieldsByKind(t *testing.T) {
-	marshal := func(k btf.Kind, m btf.Member) []byte {
-		s := btf.NewSpec()
-		s.Add(btf.Type{Kind: k, Name: "t", Size: 4, Members: []btf.Member{m}})
-		data, err := Marshal(&Shard{Source: "k.o", Types: s})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return data
+// A type record the kernel would reject, in a file whose checksum is right, is
+// reported with the type's ID and the record's offset in the file.
+func TestBadRecordLocated(t *testing.T) {
+	want := sample()
+	data, err := Marshal(want)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		a, b btf.Kind // differ in the kind byte only
-		m    btf.Member
-		to   btf.Kind // what the kind byte is changed to
-	}{
-		{btf.KindStruct, btf.KindUnion, btf.Member{Name: "m", Offset: 8}, btf.KindEnum},
-		{btf.KindEnum, btf.KindEnum64, btf.Enumerator("m", 8), btf.KindStruct},
-	} {
-		a, b := marshal(tc.a, tc.m), marshal(tc.b, tc.m)
-		if s, err := Unmarshal(a, "a"); err != nil || !reflect.DeepEqual(s.Types.Types[0].Members[0], tc.m) {
-			t.Fatalf("%v member does not round-trip: %v", tc.a, err)
-		}
-		at := -1
-		for i := range len(a) - 4 {
-			if a[i] != b[i] {
-				at = i
-				break
-			}
-		}
-		if at < 0 || a[at] != byte(tc.a) {
-			t.Fatalf("no kind byte found")
-		}
-		bad := bytes.Clone(a[:len(a)-4])
-		bad[at] = byte(tc.to)
-		bad = binary.LittleEndian.AppendUint32(bad, crc32.Checksum(bad, crcTable))
-		if _, err := Unmarshal(bad, "bad"); !errors.Is(err, ErrFormat) || !bytes.Contains([]byte(err.Error()), []byte("enumerator")) {
-			t.Errorf("%v member read as %v: err = %v, want ErrFormat about enumerators", tc.a, tc.to, err)
-		}
+	_, recs := want.Types.Sections()
+	at := bytes.Index(data, recs)
+	if at < 0 {
+		t.Fatal("records not found in the file")
+	}
+	// The second record (PTR, ID 2) starts 16 bytes in (INT: 12 + 4); its kind is
+	// the top byte of its info word.
+	bad := bytes.Clone(data[:len(data)-4])
+	bad[at+16+7] = 25
+	bad = binary.LittleEndian.AppendUint32(bad, crc32.Checksum(bad, crcTable))
+	_, err = Unmarshal(bad, "bad.shard")
+	wantMsg := fmt.Sprintf("shard bad.shard: offset %d: malformed shard: type 2: unknown kind 25", at+16)
+	if !errors.Is(err, ErrFormat) || err.Error() != wantMsg {
+		t.Errorf("err = %v, want %q", err, wantMsg)
 	}
 }

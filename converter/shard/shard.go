@@ -1,7 +1,7 @@
 // Package shard defines a shard: the BTF of one input (an object file, or a range of
 // compilation units of one big ELF) plus what only the linked image can decide.
 //
-// A shard's types are complete and self-contained (a standalone Spec, IDs from 1):
+// A shard's types are complete and self-contained (a standalone btf.Table, IDs from 1):
 // every struct, typedef and FUNC_PROTO that its compilation units describe, before
 // deduplication across shards. What a shard cannot decide alone is left as
 // candidates:
@@ -27,8 +27,10 @@ type Shard struct {
 	// an object file that is linked into an image later, whose addresses are
 	// relative to its own sections.
 	Linked bool
-	// Types holds the shard's types; IDs start at 1.
-	Types *btf.Spec
+	// Types holds the shard's types; IDs start at 1. A Table, not a Spec: a
+	// vmlinux-sized set of shards holds millions of types between the encoder
+	// and the merge (see btf.Table).
+	Types *btf.Table
 	// CUs are the compilation units the shard covers, in input order.
 	CUs []CU
 	// Funcs and Vars are candidates, in DWARF order (CU order, then DIE order).

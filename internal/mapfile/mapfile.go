@@ -1,5 +1,5 @@
 // Package mapfile maps input files read-only instead of reading them into new
-// memory. Shards and raw BTF are decoded once and not kept: their pages then come
+// memory. Raw BTF inputs are decoded once and not kept: their pages then come
 // from the page cache (where the action that wrote them, or the last build, left
 // them) rather than from freshly allocated, zeroed memory, which is the larger
 // cost on a machine where first touches are expensive.
