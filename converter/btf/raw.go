@@ -215,6 +215,9 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	if err := spec.checkRefs(func(i int) int { return offsets[i] }); err != nil {
 		return nil, err
 	}
+	if p.bo == binary.LittleEndian {
+		spec.records = append([]byte(nil), types...)
+	}
 	return spec, nil
 }
 

@@ -24,14 +24,15 @@ type stringTable struct {
 	start  uint32 // offset of data[0] in the combined string space
 	data   []byte
 
-	once  sync.Once // builds index for parsed tables
-	index strIndex  // first offset of every string starting a NUL-terminated run
+	frozen bool      // parsed: add finds, never appends
+	once   sync.Once // builds index for parsed tables
+	index  strIndex  // first offset of every string starting a NUL-terminated run
 }
 
 // newParsedTable returns the table for data, a string section read from raw BTF whose
 // offsets continue parent's (parent may be nil).
 func newParsedTable(parent *stringTable, data []byte) *stringTable {
-	return &stringTable{parent: parent, start: parent.end(), data: data}
+	return &stringTable{parent: parent, start: parent.end(), data: data, frozen: true}
 }
 
 // newBuildTable returns an empty table to be filled by add. A root table starts with
@@ -116,6 +117,12 @@ func (t *stringTable) add(s string) (uint32, error) {
 	h := hashString(s)
 	if off, ok := t.parent.find(s, h); ok {
 		return off, nil
+	}
+	if t.frozen {
+		if off, ok := t.find(s, h); ok {
+			return off, nil
+		}
+		return 0, fmt.Errorf("string %q is not in the parsed string section", s)
 	}
 	t.index.reserve(t.data)
 	rel, slot, ok := t.index.lookup(t.data, s, h)

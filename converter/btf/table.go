@@ -6,31 +6,53 @@ import (
 	"slices"
 )
 
-// Table is a standalone table of types (IDs from 1) kept as the kernel's wire
-// records, little-endian whatever the host, with names as offsets into its own
-// string section: no pointers, and about a third of the bytes a []Type of the same
-// types takes.
+// Table is a table of types kept as the kernel's wire records, little-endian
+// whatever the host, with names as offsets into a string section: no pointers, and
+// about a third of the bytes a []Type of the same types takes. A standalone Table
+// has IDs from 1 and a string section of its own; a split one continues a base
+// Spec's IDs and the base's string section on the wire, as split raw BTF does.
+// Within a Table (and its base), equal names have equal offsets: names are interned
+// as they are added.
 //
-// It is what a shard holds between the encoder and the merge. A vmlinux-sized shard
-// set has millions of types: as Type records (a name and a member slice each, a
-// name per member) the garbage collector rescanned every one of them at every cycle
-// of the encoder and the merge, and every page of them was touched fresh twice (once
-// when built, once when combined). A Table is written once, appended to, and decoded
-// once, straight into the combined Spec.
+// It is what a shard holds between the encoder and the merge, and what the merge
+// deduplicates. A vmlinux-sized shard set has millions of types: as Type records (a
+// name and a member slice each, a name per member) the garbage collector rescanned
+// every one of them at every cycle of the encoder and the merge, and every page of
+// them was touched fresh twice (once when built, once when combined).
 //
 // Types are added in ID order; a type may refer to IDs not added yet (the encoder
 // numbers a unit's types before it emits them). Reading a type back (Decode, Type,
-// Kind, ForEachRef) expects an ID in [1, NextID()). A Table built by Add holds only
+// Kind, ForEachRef, Record) expects an ID in [FirstID(), NextID()). A Table built by Add holds only
 // records encodeType accepted; one from ParseTable has been validated as Parse
 // validates raw BTF; neither kind can fail to decode.
 type Table struct {
-	recs []byte       // the records, in ID order
-	offs []uint32     // offs[id-1]: offset of type id's record in recs
-	strs *stringTable // a root table: offset 0 is ""
+	first TypeID
+	base  *Spec        // split tables: the base Spec
+	recs  []byte       // the records, in ID order
+	offs  []uint32     // offs[id-first]: offset of type id's record in recs
+	strs  *stringTable // a root table (offset 0 is ""), or one continuing base's
 }
 
-// NewTable returns an empty Table.
-func NewTable() *Table { return &Table{strs: newBuildTable(nil)} }
+// NewTable returns an empty standalone Table.
+func NewTable() *Table { return &Table{first: 1, strs: newBuildTable(nil)} }
+
+// NewSplitTable returns an empty Table that continues base: its first ID is
+// base.NextID() and names the base has are referred to by their offsets in the
+// base's string section (the one it was parsed from, or the one its Marshal
+// writes).
+func NewSplitTable(base *Spec) (*Table, error) {
+	strs, err := base.wireStrings()
+	if err != nil {
+		return nil, fmt.Errorf("btf: table: base: %w", err)
+	}
+	return &Table{first: base.NextID(), base: base, strs: newBuildTable(strs)}, nil
+}
+
+// FirstID is the ID of the table's first type.
+func (t *Table) FirstID() TypeID { return t.first }
+
+// Base is the Spec a split table continues (nil: standalone).
+func (t *Table) Base() *Spec { return t.base }
 
 // Reserve makes room for about types more types of recBytes bytes of records in
 // all, so that filling a table of known size copies nothing. Room never used is
@@ -55,7 +77,7 @@ func reserve[E any](s []E, n int) []E {
 func (t *Table) Len() int { return len(t.offs) }
 
 // NextID is the ID the next added type gets.
-func (t *Table) NextID() TypeID { return TypeID(len(t.offs) + 1) }
+func (t *Table) NextID() TypeID { return t.first + TypeID(len(t.offs)) }
 
 // Add appends typ and returns its ID. It fails, adding nothing, if typ has no wire
 // encoding (an unknown kind, too many members, a value that does not fit its field).
@@ -71,28 +93,36 @@ func (t *Table) Add(typ *Type) (TypeID, error) {
 		return 0, err
 	}
 	t.offs = append(t.offs, uint32(start))
-	return TypeID(len(t.offs)), nil
+	return t.NextID() - 1, nil
 }
 
-// record returns type id's record.
-func (t *Table) record(id TypeID) []byte {
-	start := t.offs[id-1]
+// Record returns type id's wire record: struct btf_type and its kind's tail
+// (include/uapi/linux/btf.h), little-endian. It aliases the table.
+func (t *Table) Record(id TypeID) []byte {
+	i := id - t.first
+	start := t.offs[i]
 	end := uint32(len(t.recs))
-	if int(id) < len(t.offs) {
-		end = t.offs[id]
+	if int(i)+1 < len(t.offs) {
+		end = t.offs[i+1]
 	}
 	return t.recs[start:end]
 }
 
+func (t *Table) record(id TypeID) []byte { return t.Record(id) }
+
 // Kind returns the kind of type id.
-func (t *Table) Kind(id TypeID) Kind { return Kind(t.recs[t.offs[id-1]+7] & 0x1f) }
+func (t *Table) Kind(id TypeID) Kind { return Kind(t.recs[t.offs[id-t.first]+7] & 0x1f) }
+
+// Name returns the string at offset off of the table's string section (or its
+// base's), as a name in a record refers to it.
+func (t *Table) Name(off uint32) (string, error) { return t.strs.lookup(off) }
 
 // Vlen returns the number of members of type id.
 func (t *Table) Vlen(id TypeID) int {
 	if !hasVlen(t.Kind(id)) {
 		return 0
 	}
-	return int(binary.LittleEndian.Uint16(t.recs[t.offs[id-1]+4:]))
+	return int(binary.LittleEndian.Uint16(t.recs[t.offs[id-t.first]+4:]))
 }
 
 // ForEachRef calls fn with every type ID type id refers to, in record order (its
@@ -140,7 +170,7 @@ func (t *Table) Decode(id TypeID, dst *Type, members []Member) []Member {
 	members = slices.Grow(members, vlen)[:n+vlen]
 	p := parser{bo: binary.LittleEndian, strs: t.strs, marena: members[n:]}
 	*dst = Type{}
-	if _, err := p.decodeType(dst, r, id, int(t.offs[id-1])); err != nil {
+	if _, err := p.decodeType(dst, r, id, int(t.offs[id-t.first])); err != nil {
 		// Add and ParseTable only admit records that decode.
 		panic(fmt.Sprintf("btf: table: type ID %d does not decode: %v", id, err))
 	}
@@ -150,7 +180,7 @@ func (t *Table) Decode(id TypeID, dst *Type, members []Member) []Member {
 // Type returns a decoded copy of type id (nil for 0 and IDs out of range), its
 // members in a new slice: for occasional look-ups, not for walking the table.
 func (t *Table) Type(id TypeID) *Type {
-	if id == 0 || int(id) > len(t.offs) {
+	if id < t.first || id >= t.NextID() {
 		return nil
 	}
 	typ := new(Type)
@@ -158,26 +188,65 @@ func (t *Table) Type(id TypeID) *Type {
 	return typ
 }
 
-// Spec decodes the whole table into a standalone Spec.
+// Spec decodes the whole table into a Spec (split on the table's base, if any).
 func (t *Table) Spec() *Spec {
-	s := NewSpec()
-	s.Types = make([]Type, len(t.offs))
+	s := &Spec{Base: t.base, FirstID: t.first, Types: make([]Type, len(t.offs))}
 	var members []Member
 	for i := range s.Types {
-		members = t.Decode(TypeID(i+1), &s.Types[i], members[len(members):])
+		members = t.Decode(t.first+TypeID(i), &s.Types[i], members[len(members):])
 	}
 	return s
 }
 
-// TableOf returns a Table holding the types of the standalone Spec s.
+// TableOf returns a Table holding the types of s, split on s.Base if s is split.
 func TableOf(s *Spec) (*Table, error) {
-	if s.Base != nil || s.FirstID != 1 {
-		return nil, fmt.Errorf("btf: table: spec is split (first ID %d)", s.FirstID)
-	}
 	t := NewTable()
+	if s.Base != nil {
+		var err error
+		if t, err = NewSplitTable(s.Base); err != nil {
+			return nil, err
+		}
+	}
+	if t.first != s.FirstID {
+		return nil, fmt.Errorf("btf: table: spec starts at ID %d, want %d", s.FirstID, t.first)
+	}
 	for i := range s.Types {
 		if _, err := t.Add(&s.Types[i]); err != nil {
-			return nil, fmt.Errorf("btf: table: type ID %d (%s %q): %w", i+1, s.Types[i].Kind, s.Types[i].Name, err)
+			return nil, fmt.Errorf("btf: table: type ID %d (%s %q): %w", s.FirstID+TypeID(i), s.Types[i].Kind, s.Types[i].Name, err)
+		}
+	}
+	return t, nil
+}
+
+// Table returns the Spec's types as a Table whose names are the offsets of the
+// Spec's string section on the wire: the section it was parsed from, or the one its
+// Marshal writes. Split tables on the Spec use the same offsets (NewSplitTable), so
+// names compare by offset across the two. For a Spec parsed from little-endian raw
+// BTF the records are the parsed ones, not encoded again; such a Spec must not have
+// been changed in memory since.
+func (s *Spec) Table() (*Table, error) {
+	strs, err := s.wireStrings()
+	if err != nil {
+		return nil, fmt.Errorf("btf: table: %w", err)
+	}
+	t := &Table{first: s.FirstID, base: s.Base, strs: strs}
+	if s.records != nil && s.strings != nil {
+		t.recs = s.records
+		t.offs = make([]uint32, 0, len(s.Types))
+		le := binary.LittleEndian
+		for pos := 0; pos < len(t.recs); {
+			info := le.Uint32(t.recs[pos+4:])
+			t.offs = append(t.offs, uint32(pos))
+			pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
+		}
+		if len(t.offs) == len(s.Types) {
+			return t, nil
+		}
+		t.recs, t.offs = nil, nil // changed since: encode it
+	}
+	for i := range s.Types {
+		if _, err := t.Add(&s.Types[i]); err != nil {
+			return nil, fmt.Errorf("btf: table: type ID %d (%s %q): %w", s.FirstID+TypeID(i), s.Types[i].Kind, s.Types[i].Name, err)
 		}
 	}
 	return t, nil
@@ -205,7 +274,7 @@ func ParseTable(strs, recs []byte) (*Table, error) {
 	case uint64(len(recs)) > 1<<32-1:
 		return nil, &DecodeError{Err: fmt.Errorf("%d bytes of records exceed 4 GiB", len(recs))}
 	}
-	t := &Table{recs: recs, strs: newParsedTable(nil, strs)}
+	t := &Table{first: 1, recs: recs, strs: newParsedTable(nil, strs)}
 	le := binary.LittleEndian
 	// Pass 1 counts the records, pass 2 finds them; pass 3 decodes each, which
 	// checks it, and checks its references against the number of types.
@@ -265,4 +334,149 @@ func MustTableOf(s *Spec) *Table {
 		panic(err)
 	}
 	return t
+}
+
+// Copier appends types of one Table to another as they are, but for their
+// references, renumbered by the caller, and their names, re-based into the
+// destination's string section: no decoding, and each distinct name of the source
+// interned once (a merge copies millions of types from a few shards).
+type Copier struct {
+	dst, src *Table
+	names    []uint32 // by source name offset: destination offset + 1; 0: not seen
+}
+
+// NewCopier returns a Copier from src to dst.
+func NewCopier(dst, src *Table) *Copier {
+	return &Copier{dst: dst, src: src, names: make([]uint32, len(src.strs.data))}
+}
+
+// RefError is returned by Copy for a reference its remap does not cover.
+type RefError struct{ Ref TypeID }
+
+func (e *RefError) Error() string { return fmt.Sprintf("refers to type %d, out of range", e.Ref) }
+
+// Copy appends type id of the source to the destination, each reference ref
+// replaced by remap[ref] (0, void, stays 0), and returns its new ID. A reference
+// past remap is a *RefError; nothing is added then.
+func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
+	r := c.src.Record(id)
+	start := len(c.dst.recs)
+	if uint64(start)+uint64(len(r)) > 1<<32-1 {
+		return 0, fmt.Errorf("btf: table: more than 4 GiB of type records")
+	}
+	c.dst.recs = append(c.dst.recs, r...)
+	out := c.dst.recs[start:]
+	le := binary.LittleEndian
+	var err error
+	ref := func(off int) {
+		v := TypeID(le.Uint32(out[off:]))
+		if v == 0 {
+			return
+		}
+		if int(v) >= len(remap) {
+			if err == nil {
+				err = &RefError{Ref: v}
+			}
+			return
+		}
+		le.PutUint32(out[off:], uint32(remap[v]))
+	}
+	name := func(off int) {
+		if err != nil {
+			return
+		}
+		var n uint32
+		if n, err = c.name(le.Uint32(out[off:])); err == nil {
+			le.PutUint32(out[off:], n)
+		}
+	}
+	name(0)
+	k := Kind(out[7] & 0x1f)
+	switch k {
+	case KindArray:
+		ref(12)
+		ref(16)
+	case KindStruct, KindUnion: // btf_member: name, type, offset
+		for p := 12; p < len(out); p += 12 {
+			name(p)
+			ref(p + 4)
+		}
+	case KindEnum: // btf_enum: name, value
+		for p := 12; p < len(out); p += 8 {
+			name(p)
+		}
+	case KindEnum64: // btf_enum64: name, value
+		for p := 12; p < len(out); p += 12 {
+			name(p)
+		}
+	case KindFuncProto: // btf_param: name, type
+		ref(8)
+		for p := 12; p < len(out); p += 8 {
+			name(p)
+			ref(p + 4)
+		}
+	case KindDatasec: // btf_var_secinfo: type, offset, size
+		for p := 12; p < len(out); p += 12 {
+			ref(p)
+		}
+	default:
+		if k.HasRef() {
+			ref(8)
+		}
+	}
+	if err != nil {
+		c.dst.recs = c.dst.recs[:start]
+		return 0, err
+	}
+	c.dst.offs = append(c.dst.offs, uint32(start))
+	return c.dst.NextID() - 1, nil
+}
+
+// name returns the destination offset of the source's name at off.
+func (c *Copier) name(off uint32) (uint32, error) {
+	if off == 0 {
+		return 0, nil
+	}
+	if int(off) < len(c.names) && c.names[off] != 0 {
+		return c.names[off] - 1, nil
+	}
+	s, err := c.src.strs.lookup(off)
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.dst.strs.add(s)
+	if err != nil {
+		return 0, err
+	}
+	if int(off) < len(c.names) {
+		c.names[off] = n + 1
+	}
+	return n, nil
+}
+
+// Rebase returns a copy of the standalone table t as split on base: every type
+// moves up by base's type count, references move with it (0, void, stays 0), and
+// names are re-based into base's string section where it has them. t must not
+// reference the base; deduplication then maps its types to equal base types.
+func (t *Table) Rebase(base *Spec) (*Table, error) {
+	if t.base != nil || t.first != 1 {
+		return nil, fmt.Errorf("btf: rebase: table is already split (first ID %d)", t.first)
+	}
+	out, err := NewSplitTable(base)
+	if err != nil {
+		return nil, err
+	}
+	out.Reserve(t.Len(), len(t.recs))
+	shift := out.first - 1
+	remap := make([]TypeID, t.Len()+1)
+	for i := 1; i < len(remap); i++ {
+		remap[i] = TypeID(i) + shift
+	}
+	cp := NewCopier(out, t)
+	for id := TypeID(1); id < t.NextID(); id++ {
+		if _, err := cp.Copy(id, remap); err != nil {
+			return nil, fmt.Errorf("btf: rebase: type ID %d: %w", id, err)
+		}
+	}
+	return out, nil
 }

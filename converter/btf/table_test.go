@@ -201,3 +201,97 @@ func TestTableVmlinux(t *testing.T) {
 		}
 	}
 }
+
+func TestCopierAndRebase(t *testing.T) {
+	want := allKinds()
+	src, err := TableOf(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Into a table that has a type already: every ID moves up by one, names are
+	// interned anew.
+	dst := NewTable()
+	if _, err := dst.Add(&Type{Kind: KindFloat, Name: "f", Size: 4}); err != nil {
+		t.Fatal(err)
+	}
+	remap := make([]TypeID, src.Len()+1)
+	for i := 1; i < len(remap); i++ {
+		remap[i] = TypeID(i + 1)
+	}
+	cp := NewCopier(dst, src)
+	for id := TypeID(1); id < src.NextID(); id++ {
+		got, err := cp.Copy(id, remap)
+		if err != nil || got != id+1 {
+			t.Fatalf("Copy(%d) = %d, %v; want %d", id, got, err, id+1)
+		}
+	}
+	shifted := &Spec{FirstID: 1, Types: append([]Type{{Kind: KindFloat, Name: "f", Size: 4}}, want.Types...)}
+	base := &Spec{FirstID: 1, Types: shifted.Types[:1]}
+	moved, err := (&Spec{FirstID: 1, Types: want.Types}).Rebase(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shifted.Types = append(shifted.Types[:1:1], moved.Types...)
+	checkTable(t, dst, shifted)
+
+	// A reference past the remap adds nothing.
+	if _, err := cp.Copy(4, remap[:3]); err == nil || !strings.Contains(err.Error(), "refers to type 5, out of range") {
+		t.Errorf("Copy with a short remap: %v", err)
+	}
+	if dst.Len() != src.Len()+1 {
+		t.Errorf("a failed Copy left %d types, want %d", dst.Len(), src.Len()+1)
+	}
+
+	// Rebase: the same as Spec.Rebase, names taken from the base where it has them.
+	rebased, err := src.Rebase(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rebased.FirstID() != 2 || rebased.Base() != base {
+		t.Fatalf("rebased table starts at %d on %p", rebased.FirstID(), rebased.Base())
+	}
+	if got := rebased.Spec(); !reflect.DeepEqual(got.Types, moved.Types) {
+		t.Errorf("Table.Rebase differs from Spec.Rebase")
+	}
+	if _, err := rebased.Rebase(base); err == nil {
+		t.Error("a split table was rebased")
+	}
+	// The split table's names continue the base's string section: "f" is the
+	// base's, at the offset its Marshal gives it.
+	raw, err := base.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := base.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := binary.LittleEndian.Uint32(tab.Record(1))
+	if name, err := rebased.Name(off); err != nil || name != "f" || int(off) >= len(raw) {
+		t.Errorf("base name at %d: %q, %v", off, name, err)
+	}
+}
+
+// A Spec parsed from raw BTF gives its own records as its Table.
+func TestSpecTable(t *testing.T) {
+	want := allKinds()
+	raw, err := want.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := Parse(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Spec{want, parsed} {
+		tab, err := s.Table()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTable(t, tab, want)
+		_, recs := tab.Sections()
+		if !slices.Equal(recs, raw[rawHeaderLen:rawHeaderLen+len(recs)]) {
+			t.Error("the table's records are not the raw BTF's")
+		}
+	}
+}

@@ -189,6 +189,9 @@ type Spec struct {
 	// strings is the string section this Spec was parsed from (nil if built in
 	// memory). Split BTF marshalled on this Spec as base references it (raw.go).
 	strings *stringTable
+	// records is the type section this Spec was parsed from, if little-endian: Table
+	// returns it as it is.
+	records []byte
 }
 
 // NewSpec returns an empty standalone Spec.

@@ -42,15 +42,15 @@ type Options struct {
 	Base *Base
 }
 
-// Base is the part of a split dedup that depends on the base alone: its types
-// checked and indexed by ID, and the table of candidates holding every base type
-// (pass 0). Dedup only reads it, so one Base serves any number of Dedup calls,
-// concurrent ones included.
+// Base is the part of a split dedup that depends on the base alone: its types as
+// records, checked, and the table of candidates holding every base type (pass 0).
+// Dedup only reads it, so one Base serves any number of Dedup calls, concurrent
+// ones included.
 type Base struct {
-	spec  *btf.Spec
-	types []*btf.Type // by ID, types[0] is void
-	kinds []btf.Kind  // by ID
-	table *table
+	spec   *btf.Spec
+	tables []*btf.Table // the base and its own bases, innermost first
+	kinds  []btf.Kind   // by ID
+	table  *table
 
 	// spare holds the copies of table that finished Dedup calls no longer use, so
 	// that the next call copies into their arrays (megabytes for a vmlinux base)
@@ -64,7 +64,15 @@ func PrepareBase(base *btf.Spec) (*Base, error) {
 	if base == nil {
 		return nil, nil
 	}
-	d, err := newDeduper(btf.NewSplitSpec(base), nil)
+	local, err := btf.NewSplitTable(base)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := baseTables(base)
+	if err != nil {
+		return nil, err
+	}
+	d, err := newDeduper(local, tables, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +80,34 @@ func PrepareBase(base *btf.Spec) (*Base, error) {
 		return nil, err
 	}
 	d.prep()
-	return &Base{spec: base, types: d.base, kinds: d.kinds, table: d.table}, nil
+	return &Base{spec: base, tables: tables, kinds: d.kinds, table: d.table}, nil
+}
+
+// baseTables returns the records of base and of its own bases, innermost first,
+// after checking that their IDs follow on.
+func baseTables(base *btf.Spec) ([]*btf.Table, error) {
+	var chain []*btf.Spec
+	for b := base; b != nil; b = b.Base {
+		chain = append(chain, b)
+	}
+	next := btf.TypeID(1)
+	tables := make([]*btf.Table, len(chain))
+	for i := len(chain) - 1; i >= 0; i-- {
+		b := chain[i]
+		if b.FirstID != next {
+			return nil, fmt.Errorf("dedup: base Spec starts at ID %d, want %d", b.FirstID, next)
+		}
+		if err := checkKinds(b); err != nil {
+			return nil, err
+		}
+		t, err := b.Table()
+		if err != nil {
+			return nil, fmt.Errorf("dedup: base: %w", err)
+		}
+		tables[len(chain)-1-i] = t
+		next = b.NextID()
+	}
+	return tables, nil
 }
 
 // ErrMalformed is wrapped by every error about the content of the input.
@@ -107,8 +142,6 @@ const (
 	identicalDepth = 16
 )
 
-var void btf.Type // the type record of ID 0
-
 // forceCollisions makes every signature collide (tests only).
 var forceCollisions = false
 
@@ -120,11 +153,61 @@ var forceCollisions = false
 // If s.Base is set, s is split BTF: base types are canonical and unchanged, input
 // types equal to a base type map to it, and the output is split on the same base.
 // s and its base are not modified; the output shares no slices with them.
+//
+// Dedup works on the types' wire records: it makes a btf.Table of s first.
+// DedupTable takes one directly.
 func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
-	if opts.Base != nil && opts.Base.spec != s.Base {
+	next := btf.TypeID(1)
+	if s.Base != nil {
+		next = s.Base.NextID()
+	}
+	if s.FirstID != next {
+		return nil, nil, fmt.Errorf("dedup: Spec starts at ID %d, its base ends at %d", s.FirstID, next-1)
+	}
+	if err := checkKinds(s); err != nil {
+		return nil, nil, err
+	}
+	t, err := btf.TableOf(s)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dedup: %w: %w", ErrMalformed, err)
+	}
+	return DedupTable(t, opts)
+}
+
+// checkKinds reports the first type of s whose kind is unknown: a Table cannot
+// hold it.
+func checkKinds(s *btf.Spec) error {
+	for i := range s.Types {
+		if t := &s.Types[i]; t.Kind == btf.KindUnknown || t.Kind >= btf.NumKinds {
+			return &TypeError{ID: s.FirstID + btf.TypeID(i), Kind: t.Kind, Name: t.Name,
+				Err: fmt.Errorf("%w: unknown kind %d", ErrMalformed, uint8(t.Kind))}
+		}
+	}
+	return nil
+}
+
+// DedupTable is Dedup for types held as a Table (split on its Base, if it has
+// one): a vmlinux-sized merge hands its combined types over in that form, a third
+// of the memory of a Spec and with nothing for the garbage collector to scan. The
+// output Spec's names alias t's string section; t is not modified.
+func DedupTable(t *btf.Table, opts Options) (*btf.Spec, []btf.TypeID, error) {
+	var tables []*btf.Table
+	if base := t.Base(); base != nil {
+		if opts.Base != nil {
+			if opts.Base.spec != base {
+				return nil, nil, fmt.Errorf("dedup: Options.Base was prepared for another base than the Spec's")
+			}
+			tables = opts.Base.tables
+		} else {
+			var err error
+			if tables, err = baseTables(base); err != nil {
+				return nil, nil, err
+			}
+		}
+	} else if opts.Base != nil {
 		return nil, nil, fmt.Errorf("dedup: Options.Base was prepared for another base than the Spec's")
 	}
-	d, err := newDeduper(s, opts.Base)
+	d, err := newDeduper(t, tables, opts.Base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -146,22 +229,22 @@ func Dedup(s *btf.Spec, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	if err := d.refTypes(); err != nil {
 		return nil, nil, err
 	}
-	return d.compactAndRemap(s)
+	return d.compactAndRemap()
 }
 
 // deduper holds the state of one Dedup call. IDs are uint32 throughout.
 type deduper struct {
-	first uint32      // the Spec's FirstID
-	local []btf.Type  // the Spec's types: IDs first, first+1, ...
-	base  []*btf.Type // base types by ID (base[0] is void); len(base) == first
-	n     uint32      // number of IDs including void: first + len(local)
-	kinds []btf.Kind  // every type's kind, by ID (passes scan this, not the records)
-	canon []uint32    // canonical mapping, by ID
-	hypot []uint32    // hypothetical mapping of the current isEquiv walk, by ID
-	hlist []uint32    // IDs set in hypot
-	table *table      // signature hash -> canonical types
-	stack []uint32    // scratch for resolved FUNC_PROTO parameters (used as a stack)
-	v170  bool        // Options.Libbpf170
+	first  uint32       // the table's FirstID
+	local  *btf.Table   // the types to deduplicate: IDs first, first+1, ...
+	tables []*btf.Table // the base's records, innermost first (none: standalone)
+	n      uint32       // number of IDs including void: first + local types
+	kinds  []btf.Kind   // every type's kind, by ID (passes scan this, not the records)
+	canon  []uint32     // canonical mapping, by ID
+	hypot  []uint32     // hypothetical mapping of the current isEquiv walk, by ID
+	hlist  []uint32     // IDs set in hypot
+	table  *table       // signature hash -> canonical types
+	stack  []uint32     // scratch for resolved FUNC_PROTO parameters (used as a stack)
+	v170   bool         // Options.Libbpf170
 
 	validated uint32 // IDs below it were checked by PrepareBase (1: none)
 
@@ -170,31 +253,26 @@ type deduper struct {
 	adjustCanon bool
 }
 
-// newDeduper sets up the dedup of s; with a prepared base (nil: none), the base's
-// part is taken from it and validate checks only s's own types.
-func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
-	var chain []*btf.Spec
-	for b := s.Base; b != nil; b = b.Base {
-		chain = append(chain, b)
-	}
+// newDeduper sets up the dedup of local on the base whose records tables holds;
+// with a prepared base (nil: none), the base's part is taken from it and validate
+// checks only local's own types.
+func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper, error) {
 	next := btf.TypeID(1)
-	for i := len(chain) - 1; i >= 0; i-- {
-		if chain[i].FirstID != next {
-			return nil, fmt.Errorf("dedup: base Spec starts at ID %d, want %d", chain[i].FirstID, next)
-		}
-		next = chain[i].NextID()
+	if len(tables) > 0 {
+		next = tables[len(tables)-1].NextID()
 	}
-	if s.FirstID != next {
-		return nil, fmt.Errorf("dedup: Spec starts at ID %d, its base ends at %d", s.FirstID, next-1)
+	if local.FirstID() != next {
+		return nil, fmt.Errorf("dedup: Spec starts at ID %d, its base ends at %d", local.FirstID(), next-1)
 	}
-	total := uint64(s.FirstID) + uint64(len(s.Types))
+	total := uint64(local.FirstID()) + uint64(local.Len())
 	if total-1 > maxTypes {
 		return nil, fmt.Errorf("dedup: %d types: more than BTF's %d", total-1, maxTypes)
 	}
 	d := &deduper{
-		first: uint32(s.FirstID),
-		local: s.Types,
-		n:     uint32(total),
+		first:  uint32(local.FirstID()),
+		local:  local,
+		tables: tables,
+		n:      uint32(total),
 	}
 	d.kinds = make([]btf.Kind, d.n)
 	d.canon = make([]uint32, d.n)
@@ -203,10 +281,9 @@ func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
 		d.hypot[i] = unprocessed
 	}
 	if prepared != nil {
-		if uint32(len(prepared.types)) != d.first {
-			return nil, fmt.Errorf("dedup: the base has %d types, %d when it was prepared", d.first-1, len(prepared.types)-1)
+		if uint32(len(prepared.kinds)) != d.first {
+			return nil, fmt.Errorf("dedup: the base has %d types, %d when it was prepared", d.first-1, len(prepared.kinds)-1)
 		}
-		d.base = prepared.types
 		copy(d.kinds, prepared.kinds)
 		for id := range d.first {
 			d.canon[id] = id // base types are canonical (validate)
@@ -215,46 +292,65 @@ func newDeduper(s *btf.Spec, prepared *Base) (*deduper, error) {
 		if c == nil {
 			c = new(table)
 		}
-		d.table = prepared.table.cloneInto(c, len(d.local)/16)
+		d.table = prepared.table.cloneInto(c, local.Len()/16)
 		d.validated = d.first
 		return d, nil
 	}
-	d.base = make([]*btf.Type, d.first)
-	d.base[0] = &void
-	for i := len(chain) - 1; i >= 0; i-- {
-		b := chain[i]
-		for j := range b.Types {
-			d.base[uint32(b.FirstID)+uint32(j)] = &b.Types[j]
-		}
-	}
 	// Distinct types are a few percent of a multi-CU input; the table grows anyway.
-	d.table = newTable(int(d.first) + len(d.local)/16)
+	d.table = newTable(int(d.first) + local.Len()/16)
 	d.table.collide = forceCollisions
 	d.validated = 1
 	return d, nil
 }
 
-func (d *deduper) typ(id uint32) *btf.Type {
+// typ returns the record of type id.
+func (d *deduper) typ(id uint32) rec {
 	if id >= d.first {
-		return &d.local[id-d.first]
+		return rec(d.local.Record(btf.TypeID(id)))
 	}
-	return d.base[id]
+	if id == 0 {
+		return voidRec
+	}
+	for _, t := range d.tables {
+		if btf.TypeID(id) < t.NextID() {
+			return rec(t.Record(btf.TypeID(id)))
+		}
+	}
+	panic("dedup: type ID past the base") // validate keeps references below d.n
+}
+
+// table returns the Table holding type id (not void).
+func (d *deduper) tableOf(id uint32) *btf.Table {
+	if id >= d.first {
+		return d.local
+	}
+	for _, t := range d.tables {
+		if btf.TypeID(id) < t.NextID() {
+			return t
+		}
+	}
+	return nil
 }
 
 func (d *deduper) errorf(id uint32, format string, args ...any) error {
 	t := d.typ(id)
+	name := ""
+	if tab := d.tableOf(id); tab != nil {
+		name, _ = tab.Name(t.name())
+	}
 	return &TypeError{
 		ID:   btf.TypeID(id),
-		Kind: t.Kind,
-		Name: t.Name,
+		Kind: t.kind(),
+		Name: name,
 		Err:  fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...)),
 	}
 }
 
-// validate checks kinds and that every reference names an existing type (for base
-// types: a base type), so that the passes can index without checks. It fills in
-// kinds and the initial canonical mapping: base types (canonical by definition),
-// VARs and DATASECs (never merged) map to themselves, all others are not processed.
+// validate checks that every reference names an existing type (for base types: a
+// base type), so that the passes can index without checks. It fills in kinds and
+// the initial canonical mapping: base types (canonical by definition), VARs and
+// DATASECs (never merged) map to themselves, all others are not processed. (Kinds
+// are known: a Table holds no other.)
 func (d *deduper) validate() error {
 	for id := d.validated; id < d.n; id++ {
 		t := d.typ(id)
@@ -262,29 +358,31 @@ func (d *deduper) validate() error {
 		if id < d.first {
 			limit = d.first
 		}
-		if t.Kind == btf.KindUnknown || t.Kind >= btf.NumKinds {
-			return d.errorf(id, "unknown kind %d", uint8(t.Kind))
-		}
-		d.kinds[id] = t.Kind
+		k := t.kind()
+		d.kinds[id] = k
 		switch {
-		case id < d.first, t.Kind == btf.KindVar, t.Kind == btf.KindDatasec:
+		case id < d.first, k == btf.KindVar, k == btf.KindDatasec:
 			d.canon[id] = id
 		default:
 			d.canon[id] = unprocessed
 		}
-		if t.Kind.HasRef() && uint32(t.Type) >= limit {
-			return d.errorf(id, "references type [%d] past the last type [%d]", t.Type, limit-1)
+		if k.HasRef() && t.ref() >= limit {
+			return d.errorf(id, "references type [%d] past the last type [%d]", t.ref(), limit-1)
 		}
-		switch t.Kind {
+		switch k {
 		case btf.KindArray:
-			if uint32(t.IndexType) >= limit {
-				return d.errorf(id, "index type [%d] past the last type [%d]", t.IndexType, limit-1)
+			if t.index() >= limit {
+				return d.errorf(id, "index type [%d] past the last type [%d]", t.index(), limit-1)
 			}
 		case btf.KindStruct, btf.KindUnion, btf.KindFuncProto, btf.KindDatasec:
-			for i := range t.Members {
-				if m := &t.Members[i]; uint32(m.Type) >= limit {
+			for i := range t.vlen() {
+				if m := t.memberType(i); m >= limit {
+					name := ""
+					if k != btf.KindDatasec {
+						name, _ = d.tableOf(id).Name(t.memberName(i))
+					}
 					return d.errorf(id, "member %d '%s' references type [%d] past the last type [%d]",
-						i, m.Name, m.Type, limit-1)
+						i, name, m, limit-1)
 				}
 			}
 		}
@@ -322,26 +420,26 @@ func (d *deduper) resolveFwd(id uint32) uint32 {
 // references are canonical already and are hashed as stored.
 func (d *deduper) prep() {
 	for id := uint32(1); id < d.first; id++ {
-		t := d.base[id]
+		t := d.typ(id)
 		var h uint64
-		switch t.Kind {
+		switch t.kind() {
 		case btf.KindVar, btf.KindDatasec:
 			continue
 		case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
 			btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
-			h = hashCommon(t, uint32(t.Type))
+			h = hashCommon(t, t.ref())
 		case btf.KindFwd, btf.KindFloat:
 			h = hashCommon(t, sizeWord(t))
 		case btf.KindInt:
 			h = hashInt(t)
 		case btf.KindDeclTag:
-			h = hashDeclTag(t, uint32(t.Type))
+			h = hashDeclTag(t, t.ref())
 		case btf.KindEnum, btf.KindEnum64:
 			h = hashEnum(t)
 		case btf.KindStruct, btf.KindUnion:
 			h = hashStruct(t)
 		case btf.KindArray:
-			h = hashArray(t, uint32(t.Type), uint32(t.IndexType))
+			h = hashArray(t, t.ref(), t.index())
 		case btf.KindFuncProto:
 			h = hashFuncProtoStored(t)
 		}
@@ -360,7 +458,7 @@ func (d *deduper) primTypes() {
 		t := d.typ(id)
 		newID := id
 		var h uint64
-		switch t.Kind {
+		switch t.kind() {
 		case btf.KindInt:
 			h = hashInt(t)
 			for e := d.table.first(h); e != 0; e = d.table.next(e) {
@@ -394,8 +492,6 @@ func (d *deduper) primTypes() {
 					d.canon[c] = id // an earlier forward declaration joins this enum
 				}
 			}
-		default:
-			continue
 		}
 		d.canon[id] = newID
 		if newID == id {
@@ -466,8 +562,8 @@ func (d *deduper) clearHypot() {
 }
 
 // fwdKind is the kind a FWD declares.
-func fwdKind(t *btf.Type) btf.Kind {
-	if t.KindFlag {
+func fwdKind(t rec) btf.Kind {
+	if t.kindFlag() {
 		return btf.KindUnion
 	}
 	return btf.KindStruct
@@ -502,10 +598,10 @@ func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
 	d.hypot[canon] = cand
 
 	ct, kt := d.typ(cand), d.typ(canon)
-	if ct.Name != kt.Name {
+	if ct.name() != kt.name() {
 		return false, nil
 	}
-	ck, kk := ct.Kind, kt.Kind
+	ck, kk := ct.kind(), kt.kind()
 	if (ck == btf.KindFwd || kk == btf.KindFwd) && ck != kk {
 		if ck == btf.KindFwd {
 			return fwdKind(ct) == kk, nil
@@ -532,21 +628,21 @@ func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
 		if !infoEqual(ct, kt) {
 			return false, nil
 		}
-		return d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1)
+		return d.isEquiv(ct.ref(), kt.ref(), depth+1)
 	case btf.KindArray:
 		if !compatArray(ct, kt) {
 			return false, nil
 		}
-		if eq, err := d.isEquiv(uint32(ct.IndexType), uint32(kt.IndexType), depth+1); !eq || err != nil {
+		if eq, err := d.isEquiv(ct.index(), kt.index(), depth+1); !eq || err != nil {
 			return eq, err
 		}
-		return d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1)
+		return d.isEquiv(ct.ref(), kt.ref(), depth+1)
 	case btf.KindStruct, btf.KindUnion:
 		if !shallowEqualStruct(ct, kt) {
 			return false, nil
 		}
-		for i := range ct.Members {
-			if eq, err := d.isEquiv(uint32(ct.Members[i].Type), uint32(kt.Members[i].Type), depth+1); !eq || err != nil {
+		for i := range ct.vlen() {
+			if eq, err := d.isEquiv(ct.memberType(i), kt.memberType(i), depth+1); !eq || err != nil {
 				return eq, err
 			}
 		}
@@ -555,11 +651,11 @@ func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
 		if !compatFuncProto(ct, kt) {
 			return false, nil
 		}
-		if eq, err := d.isEquiv(uint32(ct.Type), uint32(kt.Type), depth+1); !eq || err != nil {
+		if eq, err := d.isEquiv(ct.ref(), kt.ref(), depth+1); !eq || err != nil {
 			return eq, err
 		}
-		for i := range ct.Members {
-			if eq, err := d.isEquiv(uint32(ct.Members[i].Type), uint32(kt.Members[i].Type), depth+1); !eq || err != nil {
+		for i := range ct.vlen() {
+			if eq, err := d.isEquiv(ct.memberType(i), kt.memberType(i), depth+1); !eq || err != nil {
 				return eq, err
 			}
 		}
@@ -572,8 +668,8 @@ func (d *deduper) isEquiv(cand, canon uint32, depth int) (bool, error) {
 // the same referenced IDs.
 func (d *deduper) identicalArrays(id1, id2 uint32) bool {
 	t1, t2 := d.typ(id1), d.typ(id2)
-	return t1.Kind == btf.KindArray && t2.Kind == btf.KindArray && compatArray(t1, t2) &&
-		t1.Type == t2.Type && t1.IndexType == t2.IndexType
+	return t1.kind() == btf.KindArray && t2.kind() == btf.KindArray && compatArray(t1, t2) &&
+		t1.ref() == t2.ref() && t1.index() == t2.index()
 }
 
 // identicalStructs reports whether id1 and id2 are structs (unions) with the same
@@ -583,11 +679,11 @@ func (d *deduper) identicalStructs(id1, id2 uint32, depth int) bool {
 		return false
 	}
 	t1, t2 := d.typ(id1), d.typ(id2)
-	if !t1.Kind.IsComposite() || t1.Kind != t2.Kind || !shallowEqualStruct(t1, t2) {
+	if !t1.kind().IsComposite() || t1.kind() != t2.kind() || !shallowEqualStruct(t1, t2) {
 		return false
 	}
-	for i := range t1.Members {
-		m1, m2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+	for i := range t1.vlen() {
+		m1, m2 := t1.memberType(i), t2.memberType(i)
 		if m1 != m2 && !d.identicalArrays(m1, m2) && !d.identicalStructs(m1, m2, depth-1) {
 			return false
 		}
@@ -607,10 +703,10 @@ func (d *deduper) identicalTypes(id1, id2 uint32, depth int) bool {
 			return false // steps: a malformed cycle of reference types
 		}
 		t1, t2 := d.typ(id1), d.typ(id2)
-		if t1.Kind != t2.Kind {
+		if t1.kind() != t2.kind() {
 			return false
 		}
-		switch t1.Kind {
+		switch t1.kind() {
 		case btf.KindUnknown: // void
 			return true
 		case btf.KindInt:
@@ -624,15 +720,15 @@ func (d *deduper) identicalTypes(id1, id2 uint32, depth int) bool {
 			if !infoEqual(t1, t2) {
 				return false
 			}
-			id1, id2 = uint32(t1.Type), uint32(t2.Type)
+			id1, id2 = t1.ref(), t2.ref()
 		case btf.KindArray:
 			return compatArray(t1, t2)
 		case btf.KindStruct, btf.KindUnion:
 			if !shallowEqualStruct(t1, t2) {
 				return false
 			}
-			for i := range t1.Members {
-				m1, m2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+			for i := range t1.vlen() {
+				m1, m2 := t1.memberType(i), t2.memberType(i)
 				if m1 != m2 && !d.identicalTypes(m1, m2, depth-1) {
 					return false
 				}
@@ -642,11 +738,11 @@ func (d *deduper) identicalTypes(id1, id2 uint32, depth int) bool {
 			if !compatFuncProto(t1, t2) {
 				return false
 			}
-			if r1, r2 := uint32(t1.Type), uint32(t2.Type); r1 != r2 && !d.identicalTypes(r1, r2, depth-1) {
+			if r1, r2 := t1.ref(), t2.ref(); r1 != r2 && !d.identicalTypes(r1, r2, depth-1) {
 				return false
 			}
-			for i := range t1.Members {
-				p1, p2 := uint32(t1.Members[i].Type), uint32(t2.Members[i].Type)
+			for i := range t1.vlen() {
+				p1, p2 := t1.memberType(i), t2.memberType(i)
 				if p1 != p2 && !d.identicalTypes(p1, p2, depth-1) {
 					return false
 				}
@@ -695,16 +791,16 @@ func (d *deduper) resolveFwds() {
 	if !pending {
 		return
 	}
-	names := make(map[string]uint32)
+	names := make(map[uint32]uint32) // by name offset; only looked up
 	for id := uint32(1); id < d.n; id++ {
 		if !d.kinds[id].IsComposite() || d.canon[id] != id {
 			continue
 		}
-		t := d.typ(id)
-		if _, dup := names[t.Name]; dup {
-			names[t.Name] = 0 // ambiguous
+		name := d.typ(id).name()
+		if _, dup := names[name]; dup {
+			names[name] = 0 // ambiguous
 		} else {
-			names[t.Name] = id
+			names[name] = id
 		}
 	}
 	for id := d.first; id < d.n; id++ {
@@ -712,7 +808,7 @@ func (d *deduper) resolveFwds() {
 			continue
 		}
 		t := d.typ(id)
-		if c := names[t.Name]; c != 0 && d.kinds[c] == fwdKind(t) {
+		if c := names[t.name()]; c != 0 && d.kinds[c] == fwdKind(t) {
 			d.canon[id] = c
 		}
 	}
@@ -735,11 +831,11 @@ func (d *deduper) refTypes() error {
 // candRef is the reference ref of canonical candidate c as libbpf would see it: a
 // split type's references were resolved when it was processed (resolving again gives
 // the same IDs), a base type's are as stored.
-func (d *deduper) candRef(c uint32, ref btf.TypeID) uint32 {
+func (d *deduper) candRef(c uint32, ref uint32) uint32 {
 	if c < d.first {
-		return uint32(ref)
+		return ref
 	}
-	return d.resolve(uint32(ref))
+	return d.resolve(ref)
 }
 
 // refType deduplicates reference type id and returns its canonical ID.
@@ -757,59 +853,59 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 	d.canon[id] = inProgress
 	newID := id
 	var h uint64
-	switch t.Kind {
+	switch t.kind() {
 	case btf.KindConst, btf.KindVolatile, btf.KindRestrict, btf.KindPtr,
 		btf.KindTypedef, btf.KindFunc, btf.KindTypeTag:
-		ref, err := d.refType(uint32(t.Type), depth+1)
+		ref, err := d.refType(t.ref(), depth+1)
 		if err != nil {
 			return 0, err
 		}
 		h = hashCommon(t, ref)
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
-			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.Type) == ref {
+			if ct := d.typ(c); infoEqual(t, ct) && d.candRef(c, ct.ref()) == ref {
 				newID = c
 				break
 			}
 		}
 	case btf.KindDeclTag:
-		ref, err := d.refType(uint32(t.Type), depth+1)
+		ref, err := d.refType(t.ref(), depth+1)
 		if err != nil {
 			return 0, err
 		}
 		h = hashDeclTag(t, ref)
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
-			if ct := d.typ(c); infoEqual(t, ct) && ct.ComponentIdx == t.ComponentIdx && d.candRef(c, ct.Type) == ref {
+			if ct := d.typ(c); infoEqual(t, ct) && ct.extra() == t.extra() && d.candRef(c, ct.ref()) == ref {
 				newID = c
 				break
 			}
 		}
 	case btf.KindArray:
-		elem, err := d.refType(uint32(t.Type), depth+1)
+		elem, err := d.refType(t.ref(), depth+1)
 		if err != nil {
 			return 0, err
 		}
-		index, err := d.refType(uint32(t.IndexType), depth+1)
+		index, err := d.refType(t.index(), depth+1)
 		if err != nil {
 			return 0, err
 		}
 		h = hashArray(t, elem, index)
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
-			if ct := d.typ(c); compatArray(t, ct) && d.candRef(c, ct.Type) == elem && d.candRef(c, ct.IndexType) == index {
+			if ct := d.typ(c); compatArray(t, ct) && d.candRef(c, ct.ref()) == elem && d.candRef(c, ct.index()) == index {
 				newID = c
 				break
 			}
 		}
 	case btf.KindFuncProto:
-		ret, err := d.refType(uint32(t.Type), depth+1)
+		ret, err := d.refType(t.ref(), depth+1)
 		if err != nil {
 			return 0, err
 		}
 		start := len(d.stack)
-		for i := range t.Members {
-			p, err := d.refType(uint32(t.Members[i].Type), depth+1)
+		for i := range t.vlen() {
+			p, err := d.refType(t.memberType(i), depth+1)
 			if err != nil {
 				return 0, err
 			}
@@ -821,11 +917,11 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 		for e := d.table.first(h); e != 0; e = d.table.next(e) {
 			c := d.table.entries[e].id
 			ct := d.typ(c)
-			if !compatFuncProto(t, ct) || d.candRef(c, ct.Type) != ret {
+			if !compatFuncProto(t, ct) || d.candRef(c, ct.ref()) != ret {
 				continue
 			}
-			for i := range ct.Members {
-				if d.candRef(c, ct.Members[i].Type) != params[i] {
+			for i := range ct.vlen() {
+				if d.candRef(c, ct.memberType(i)) != params[i] {
 					continue cands
 				}
 			}
@@ -835,7 +931,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 		d.stack = d.stack[:start]
 	default:
 		// Every other kind was mapped by an earlier pass.
-		return 0, d.errorf(id, "internal error: %s left for the reference pass", t.Kind)
+		return 0, d.errorf(id, "internal error: %s left for the reference pass", t.kind())
 	}
 	d.canon[id] = newID
 	if newID == id {
@@ -844,21 +940,21 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 	return newID, nil
 }
 
-// compactAndRemap is passes 5 and 6: number the canonical types in order and copy
-// them with every reference replaced by its canonical type's new ID.
-func (d *deduper) compactAndRemap(s *btf.Spec) (*btf.Spec, []btf.TypeID, error) {
+// compactAndRemap is passes 5 and 6: number the canonical types in order and decode
+// them into the output Spec with every reference replaced by its canonical type's
+// new ID.
+func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 	newID := make([]uint32, d.n)
 	for id := uint32(1); id < d.first; id++ {
 		newID[id] = id
 	}
 	next := d.first
 	nmembers := 0
-	for i := range d.local {
-		id := d.first + uint32(i)
+	for id := d.first; id < d.n; id++ {
 		if d.canon[id] == id {
 			newID[id] = next
 			next++
-			nmembers += len(d.local[i].Members)
+			nmembers += d.typ(id).vlen()
 		}
 	}
 	var bad uint32
@@ -873,36 +969,30 @@ func (d *deduper) compactAndRemap(s *btf.Spec) (*btf.Spec, []btf.TypeID, error) 
 		return btf.TypeID(r)
 	}
 
-	out := &btf.Spec{Base: s.Base, FirstID: s.FirstID, Types: make([]btf.Type, 0, next-d.first)}
-	slab := make([]btf.Member, nmembers)
-	for i := range d.local {
-		id := d.first + uint32(i)
+	out := &btf.Spec{Base: d.local.Base(), FirstID: d.local.FirstID(), Types: make([]btf.Type, next-d.first)}
+	slab := make([]btf.Member, 0, nmembers)
+	k := 0
+	for id := d.first; id < d.n; id++ {
 		if d.canon[id] != id {
 			continue
 		}
-		t := d.local[i] // copy
+		t := &out.Types[k]
+		k++
+		slab = d.local.Decode(btf.TypeID(id), t, slab)
 		if t.Kind.HasRef() {
 			t.Type = remap(id, t.Type)
 		}
 		if t.Kind == btf.KindArray {
 			t.IndexType = remap(id, t.IndexType)
 		}
-		if len(t.Members) > 0 {
-			ms := slab[:len(t.Members):len(t.Members)]
-			slab = slab[len(t.Members):]
-			copy(ms, t.Members)
-			switch t.Kind {
-			case btf.KindStruct, btf.KindUnion, btf.KindFuncProto, btf.KindDatasec:
-				for j := range ms {
-					ms[j].Type = remap(id, ms[j].Type)
-				}
+		if hasRefMembers(t.Kind) {
+			for j := range t.Members {
+				t.Members[j].Type = remap(id, t.Members[j].Type)
 			}
-			t.Members = ms
 		}
-		out.Types = append(out.Types, t)
 	}
-	ids := make([]btf.TypeID, len(d.local))
-	for i := range d.local {
+	ids := make([]btf.TypeID, d.n-d.first)
+	for i := range ids {
 		ids[i] = remap(d.first+uint32(i), btf.TypeID(d.first+uint32(i)))
 	}
 	if bad != 0 {

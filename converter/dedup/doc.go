@@ -129,15 +129,22 @@
 //     on its seed, and equals libbpf's where several candidates qualify.
 //   - kinds: one byte per type, so that each pass finds its types without reading
 //     every record of a multi-million-type input.
+//   - the types themselves: their wire records (struct btf_type and its tail) in a
+//     btf.Table, read through rec's accessors, as libbpf reads its raw types. Names
+//     are string offsets into one interned string section (the base's, continued
+//     by the split table's own), so equal names have equal offsets and are hashed
+//     and compared as integers, as libbpf does after its string pass. A merge hands
+//     its combined types over in this form (DedupTable); a Spec is converted first
+//     (Dedup). Only the output is decoded into a Spec.
 //
-// The input Spec is never modified. Where libbpf rewrites a reference type's
+// The input is never modified. Where libbpf rewrites a reference type's
 // referenced IDs in place during pass 4, this package resolves them when comparing:
 // a processed type's references resolve to the same canonical types at any later
 // point, so the comparisons are the same. Base types are compared with their
 // references as stored, as libbpf does.
 //
-// Where this differs from libbpf 1.1: strings are Go strings, so there is no string
-// pass; the identical-struct fallback of pass 2 stops at a nesting depth of 16 (as
+// Where this differs from libbpf 1.1: the strings are interned as the types are
+// built, so there is no string pass; the identical-struct fallback of pass 2 stops at a nesting depth of 16 (as
 // later libbpf versions do) so that malformed self-containing structs cannot
 // recurse without end; and malformed input (references past the
 // last type, unknown kinds, reference cycles, type graphs too deep to walk) is

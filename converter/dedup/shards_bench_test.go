@@ -17,7 +17,7 @@ import (
 // Dedup in 1.32 mode (bench/merge.sh's flags): the shards' types in link order plus the
 // FUNCs, VARs and DATASECs finalize chooses, about 3.4 million types. It skips without
 // the kernel data (see kernelDir). Building it encodes all of vmlinux (tens of seconds).
-func combinedVmlinux(b *testing.B) *btf.Spec {
+func combinedVmlinux(b *testing.B) *btf.Table {
 	b.Helper()
 	path := filepath.Join(kernelDir, "vmlinux")
 	f, err := elfobj.Open(path)
@@ -62,12 +62,12 @@ func BenchmarkDedupVmlinuxShards(b *testing.B) {
 	b.ReportAllocs()
 	var out int
 	for b.Loop() {
-		got, _, err := Dedup(in, Options{Libbpf170: true})
+		got, _, err := DedupTable(in, Options{Libbpf170: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		out = len(got.Types)
 	}
-	b.ReportMetric(float64(len(in.Types)), "types-in")
+	b.ReportMetric(float64(in.Len()), "types-in")
 	b.ReportMetric(float64(out), "types-out")
 }

@@ -4,10 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/shard"
@@ -24,19 +21,25 @@ var ErrInput = errors.New("inconsistent shard")
 // the shards, and the result shares no memory with them. See the package comment
 // for the rules.
 func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
-	return combine(shards, img, opts, false)
+	t, err := combine(shards, img, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	return t.Spec(), nil
 }
 
 // CombineOwned is Combine for a caller that hands the shards over (a merge reads
-// them for this one call): the same result, built with less memory. Each shard's
-// type table is released (Types set to nil) as soon as it has been decoded into the
-// result, so that the garbage collector can reclaim it while the rest is combined.
-// Afterwards, or after an error, the shards are not usable.
-func CombineOwned(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error) {
+// them for this one call), with the result as a Table, which the dedup takes as it
+// is (dedup.DedupTable): a vmlinux-sized result is millions of types, a third of
+// the memory of a Spec. Each shard's type table is released (Types set to nil) as
+// soon as it has been copied into the result, so that the garbage collector can
+// reclaim it while the rest is combined. Afterwards, or after an error, the shards
+// are not usable.
+func CombineOwned(shards []*shard.Shard, img *Image, opts Options) (*btf.Table, error) {
 	return combine(shards, img, opts, true)
 }
 
-func combine(shards []*shard.Shard, img *Image, opts Options, owned bool) (*btf.Spec, error) {
+func combine(shards []*shard.Shard, img *Image, opts Options, owned bool) (*btf.Table, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("finalize: %w", err)
 	}
@@ -58,12 +61,13 @@ type combiner struct {
 	opts   Options
 	x      *imageIndex
 	shards []*shardCtx
-	owned  bool // CombineOwned: release each shard's types once decoded
+	owned  bool // CombineOwned: release each shard's types once copied
 
 	objSeen map[objKey]int    // resolveObject's occurrence counters
 	kfuncs  map[string]uint32 // TagKfuncs: kfunc flags by function name
 
-	out *btf.Spec
+	out *btf.Table
+	err error // the first error adding a type to out (emit)
 	// secEntries collects each DATASEC's entries (new VAR IDs), by section index.
 	secEntries map[int][]btf.Member
 	secOrder   []int // sections with entries, in index order (sorted at the end)
@@ -165,7 +169,7 @@ func checkShard(s *shard.Shard) error {
 	return nil
 }
 
-func (c *combiner) run() (*btf.Spec, error) {
+func (c *combiner) run() (*btf.Table, error) {
 	var inline, tail []candRef
 	if c.opts.Compat == Pahole124 {
 		inline = c.selectFuncs124()
@@ -207,36 +211,70 @@ func (c *combiner) run() (*btf.Spec, error) {
 			return nil, err
 		}
 	}
-	total := int(next-1) + len(tailSpec.Types) + len(c.img.Sections)
-	c.out = &btf.Spec{FirstID: 1, Types: make([]btf.Type, 0, total)}
-	// Pass 2a decodes every shard's kept types straight into their final slots
-	// (sc.remap, past the result's length for now), shards in parallel: each
-	// slot is written by one shard, so the result does not depend on timing.
-	// Pass 2b then appends, in order, the FUNCs and VARs between them, which
-	// land in the slots pass 1 left for them, and steps over the decoded types.
-	if err := c.decodeTypes(c.out.Types[:next-1]); err != nil {
-		return nil, err
-	}
+	c.out = btf.NewTable()
+	nrecs, ntypes := 0, int(next-1)+len(tailSpec.Types)+len(c.img.Sections)
 	for _, sc := range c.shards {
+		_, recs := sc.s.Types.Sections()
+		nrecs += len(recs)
+	}
+	c.out.Reserve(ntypes, nrecs+nrecs/8) // the shards' records, less dropped ones, plus FUNCs and VARs
+	for _, sc := range c.shards {
+		cp := btf.NewCopier(c.out, sc.s.Types)
+		var err error
 		c.walk(sc, func(it item) {
+			if err != nil {
+				return
+			}
 			switch it.kind {
 			case itemType:
-				c.out.Types = c.out.Types[:len(c.out.Types)+1] // sc.remap[it.id]
+				err = c.copyType(sc, cp, it.id)
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
-				id := c.out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
-				c.addDeclTags(c.out, id, f.DeclTags)
+				id := c.emit(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
+				c.addDeclTags(c.emit, id, f.DeclTags)
 			case itemVar:
 				c.addVar(sc, &sc.vars[it.v])
 			}
 		})
+		if err != nil {
+			return nil, err
+		}
 		if c.owned {
+			sc.s.Types = nil
 			sc.remap, sc.drop = nil, nil
 		}
 	}
-	c.out.Types = append(c.out.Types, tailSpec.Types...)
+	for i := range tailSpec.Types {
+		c.emit(tailSpec.Types[i])
+	}
 	c.addDatasecs()
+	if c.err != nil {
+		return nil, c.err
+	}
 	return c.out, nil
+}
+
+// copyType copies the shard's type id into the result, renumbered.
+func (c *combiner) copyType(sc *shardCtx, cp *btf.Copier, id btf.TypeID) error {
+	got, err := cp.Copy(id, sc.remap)
+	if err != nil {
+		t := sc.s.Types.Type(id)
+		return fmt.Errorf("%s: %w: type %d (%v %q) %v (%d types)", sc.s.Source, ErrInput, id, t.Kind, t.Name, err, sc.n)
+	}
+	if got != sc.remap[id] {
+		return fmt.Errorf("%s: internal error: type %d copied as %d, numbered %d", sc.s.Source, id, got, sc.remap[id])
+	}
+	return nil
+}
+
+// emit adds t to the result and returns its ID; the first error (a type with no
+// wire encoding) is kept for run to return.
+func (c *combiner) emit(t btf.Type) btf.TypeID {
+	id, err := c.out.Add(&t)
+	if err != nil && c.err == nil {
+		c.err = fmt.Errorf("type %d (%v %q): %w", c.out.NextID(), t.Kind, t.Name, err)
+	}
+	return id
 }
 
 // prepare decides which candidate FUNC_PROTOs stay, where each CU ends, and which
@@ -341,82 +379,9 @@ func (c *combiner) walk(sc *shardCtx, visit func(item)) {
 	}
 }
 
-// decodeTypes decodes each shard's kept types into out at their new IDs
-// (out[sc.remap[id]-1]), renumbered, a worker per CPU over the shards. With
-// CombineOwned, a shard's table is released once decoded.
-func (c *combiner) decodeTypes(out []btf.Type) error {
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	errs := make([]error, len(c.shards))
-	for i, sc := range c.shards {
-		g.Go(func() error {
-			// Every kept type's members, decoded into one allocation per shard.
-			arena := make([]btf.Member, 0, c.memberCount(sc))
-			for id := btf.TypeID(1); id <= sc.n; id++ {
-				if sc.drop[id] {
-					continue
-				}
-				t := &out[sc.remap[id]-1]
-				arena = sc.s.Types.Decode(id, t, arena)
-				if err := c.remapType(sc, id, t); err != nil {
-					errs[i] = err
-					return nil
-				}
-			}
-			if c.owned {
-				sc.s.Types = nil
-			}
-			return nil
-		})
-	}
-	g.Wait()
-	return errors.Join(errs...) // at most one per shard, in shard order
-}
-
-// memberCount is the number of members of the shard's kept types.
-func (c *combiner) memberCount(sc *shardCtx) int {
-	n := 0
-	for id := btf.TypeID(1); id <= sc.n; id++ {
-		if !sc.drop[id] {
-			n += sc.s.Types.Vlen(id)
-		}
-	}
-	return n
-}
-
-// remapType renumbers the references of t, a decoded copy of the shard's type id.
-func (c *combiner) remapType(sc *shardCtx, id btf.TypeID, t *btf.Type) error {
-	var err error
-	mapRef := func(ref btf.TypeID) btf.TypeID {
-		if ref == 0 {
-			return 0
-		}
-		if int(ref) >= len(sc.remap) {
-			if err == nil {
-				err = fmt.Errorf("%s: %w: type %d (%v %q) refers to type %d, out of range (%d types)",
-					sc.s.Source, ErrInput, id, t.Kind, t.Name, ref, len(sc.remap)-1)
-			}
-			return 0
-		}
-		return sc.remap[ref]
-	}
-	if t.Kind.HasRef() {
-		t.Type = mapRef(t.Type)
-	}
-	if t.Kind == btf.KindArray {
-		t.IndexType = mapRef(t.IndexType)
-	}
-	if t.Kind.IsComposite() || t.Kind == btf.KindFuncProto || t.Kind == btf.KindDatasec {
-		for i := range t.Members {
-			t.Members[i].Type = mapRef(t.Members[i].Type)
-		}
-	}
-	return err
-}
-
 func (c *combiner) addVar(sc *shardCtx, v *varOut) {
-	id := c.out.Add(btf.Type{Name: v.name, Kind: btf.KindVar, Type: sc.remap[v.typ], Linkage: v.linkage})
-	c.addDeclTags(c.out, id, v.tags)
+	id := c.emit(btf.Type{Name: v.name, Kind: btf.KindVar, Type: sc.remap[v.typ], Linkage: v.linkage})
+	c.addDeclTags(c.emit, id, v.tags)
 	if _, ok := c.secEntries[v.sec]; !ok {
 		c.secOrder = append(c.secOrder, v.sec)
 	}
@@ -443,7 +408,7 @@ func (c *combiner) addTailFunc(out *btf.Spec, r candRef) error {
 	// The FUNC is named after the ELF function (the name before any '.'), which
 	// is the DWARF name it was found by.
 	id := out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
-	c.addDeclTags(out, id, f.DeclTags)
+	c.addDeclTags(out.Add, id, f.DeclTags)
 	for _, tag := range c.kfuncTags(f.Name) {
 		out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
 	}
@@ -458,11 +423,11 @@ func (c *combiner) declTags(tags []shard.DeclTag) []shard.DeclTag {
 	return tags
 }
 
-// addDeclTags emits a DECL_TAG per annotation of the FUNC or VAR id into out, right
+// addDeclTags emits a DECL_TAG per annotation of the FUNC or VAR id with add, right
 // after it, as pahole does.
-func (c *combiner) addDeclTags(out *btf.Spec, id btf.TypeID, tags []shard.DeclTag) {
+func (c *combiner) addDeclTags(add func(btf.Type) btf.TypeID, id btf.TypeID, tags []shard.DeclTag) {
 	for _, tag := range c.declTags(tags) {
-		out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+		add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
 	}
 }
 
@@ -475,7 +440,7 @@ func (c *combiner) addDatasecs() {
 		ms := c.secEntries[sec]
 		slices.SortStableFunc(ms, func(a, b btf.Member) int { return cmp.Compare(a.Offset, b.Offset) })
 		last := ms[len(ms)-1]
-		c.out.Add(btf.Type{
+		c.emit(btf.Type{
 			Name:    c.img.Sections[sec].Name,
 			Kind:    btf.KindDatasec,
 			Size:    last.Offset + last.Size,

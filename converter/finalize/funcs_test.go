@@ -33,7 +33,7 @@ func runCombineCases(t *testing.T, cases []combineCase) {
 			if err != nil {
 				t.Fatalf("CombineOwned: %v", err)
 			}
-			if o := dump(owned); !slices.Equal(o, got) {
+			if o := dump(owned.Spec()); !slices.Equal(o, got) {
 				t.Errorf("CombineOwned differs from Combine:\n  %s", strings.Join(o, "\n  "))
 			}
 		})

@@ -102,7 +102,7 @@ func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Opti
 	if opts.DistilledBase && base == nil {
 		return nil, fmt.Errorf("distilled base: only split BTF (on a base) can be distilled")
 	}
-	out, _, err := dedup.Dedup(combined, opts.Dedup)
+	out, _, err := dedup.DedupTable(combined, opts.Dedup)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
 	}

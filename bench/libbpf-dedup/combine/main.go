@@ -87,7 +87,7 @@ func run(args []string) error {
 	}
 	t2 := time.Now()
 	if *out != "" {
-		raw, err := combined.Marshal(btf.MarshalOptions{ByteOrder: order})
+		raw, err := combined.Spec().Marshal(btf.MarshalOptions{ByteOrder: order})
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func run(args []string) error {
 		return nil
 	}
 	t3, c3 := time.Now(), cpu()
-	merged, _, err := dedup.Dedup(combined, dopts)
+	merged, _, err := dedup.DedupTable(combined, dopts)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func run(args []string) error {
 		fmt.Printf("bench-metric combine_s %.3f\n", t2.Sub(t1).Seconds())
 		fmt.Printf("bench-metric dedup_s %.3f\n", t4.Sub(t3).Seconds())
 		fmt.Printf("bench-metric dedup_cpu_s %.3f\n", (c4 - c3).Seconds())
-		fmt.Printf("types %d %d\n", len(combined.Types), len(merged.Types))
+		fmt.Printf("types %d %d\n", combined.Len(), len(merged.Types))
 	}
 	if *check != "" {
 		got, err := merged.Marshal(btf.MarshalOptions{ByteOrder: order})
