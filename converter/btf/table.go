@@ -28,9 +28,15 @@ import (
 type Table struct {
 	first TypeID
 	base  *Spec        // split tables: the base Spec
-	recs  []byte       // the records, in ID order
-	offs  []uint32     // offs[id-first]: offset of type id's record in recs
+	recs  []byte       // the records added (Add, Copy), in ID order
+	offs  []uint32     // offs[id-first]: offset of type id's record in its segment
 	strs  *stringTable // a root table (offset 0 is ""), or one continuing base's
+
+	// Linked records (Copier.Link) stay in the source's record section: segs
+	// holds those sections, seg[id-first] is the segment of type id (0: recs,
+	// i: segs[i-1]). seg is nil until a record is linked.
+	segs [][]byte
+	seg  []uint16
 }
 
 // NewTable returns an empty standalone Table.
@@ -92,26 +98,45 @@ func (t *Table) Add(typ *Type) (TypeID, error) {
 		t.recs = t.recs[:start]
 		return 0, err
 	}
-	t.offs = append(t.offs, uint32(start))
+	t.index(0, uint32(start))
 	return t.NextID() - 1, nil
+}
+
+// index records the next type's record: at off in segment seg.
+func (t *Table) index(seg uint16, off uint32) {
+	t.offs = append(t.offs, off)
+	if t.seg != nil || seg != 0 {
+		if t.seg == nil {
+			t.seg = make([]uint16, len(t.offs)-1, cap(t.offs))
+		}
+		t.seg = append(t.seg, seg)
+	}
 }
 
 // Record returns type id's wire record: struct btf_type and its kind's tail
 // (include/uapi/linux/btf.h), little-endian. It aliases the table.
 func (t *Table) Record(id TypeID) []byte {
+	recs, start := t.at(id)
+	info := binary.LittleEndian.Uint32(recs[start+4:])
+	return recs[start : start+uint32(recordSize(Kind(info>>24&0x1f), int(info&0xffff)))]
+}
+
+// at returns the record section holding type id's record and its offset there.
+func (t *Table) at(id TypeID) ([]byte, uint32) {
 	i := id - t.first
-	start := t.offs[i]
-	end := uint32(len(t.recs))
-	if int(i)+1 < len(t.offs) {
-		end = t.offs[i+1]
+	if t.seg != nil && t.seg[i] != 0 {
+		return t.segs[t.seg[i]-1], t.offs[i]
 	}
-	return t.recs[start:end]
+	return t.recs, t.offs[i]
 }
 
 func (t *Table) record(id TypeID) []byte { return t.Record(id) }
 
 // Kind returns the kind of type id.
-func (t *Table) Kind(id TypeID) Kind { return Kind(t.recs[t.offs[id-t.first]+7] & 0x1f) }
+func (t *Table) Kind(id TypeID) Kind {
+	recs, start := t.at(id)
+	return Kind(recs[start+7] & 0x1f)
+}
 
 // Name returns the string at offset off of the table's string section (or its
 // base's), as a name in a record refers to it.
@@ -122,7 +147,8 @@ func (t *Table) Vlen(id TypeID) int {
 	if !hasVlen(t.Kind(id)) {
 		return 0
 	}
-	return int(binary.LittleEndian.Uint16(t.recs[t.offs[id-t.first]+4:]))
+	recs, start := t.at(id)
+	return int(binary.LittleEndian.Uint16(recs[start+4:]))
 }
 
 // ForEachRef calls fn with every type ID type id refers to, in record order (its
@@ -253,8 +279,14 @@ func (s *Spec) Table() (*Table, error) {
 }
 
 // Sections returns the table's string section and its records, as ParseTable takes
-// them. They alias the table.
-func (t *Table) Sections() (strs, recs []byte) { return t.strs.data, t.recs }
+// them. They alias the table. A table with linked records (Copier.Link) has no
+// such form: Sections returns nil records for it.
+func (t *Table) Sections() (strs, recs []byte) {
+	if t.segs != nil {
+		return t.strs.data, nil
+	}
+	return t.strs.data, t.recs
+}
 
 // ParseTable returns the Table of a string section and records that Sections
 // returned, validating them as Parse validates raw BTF: every record complete and of
@@ -339,10 +371,12 @@ func MustTableOf(s *Spec) *Table {
 // Copier appends types of one Table to another as they are, but for their
 // references, renumbered by the caller, and their names, re-based into the
 // destination's string section: no decoding, and each distinct name of the source
-// interned once (a merge copies millions of types from a few shards).
+// interned once (a merge copies millions of types from a few shards). Link does
+// not even copy.
 type Copier struct {
 	dst, src *Table
 	names    []uint32 // by source name offset: destination offset + 1; 0: not seen
+	seg      uint16   // the destination's segment of the source's records (Link); 0: none yet
 }
 
 // NewCopier returns a Copier from src to dst.
@@ -365,18 +399,58 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 		return 0, fmt.Errorf("btf: table: more than 4 GiB of type records")
 	}
 	c.dst.recs = append(c.dst.recs, r...)
-	out := c.dst.recs[start:]
+	if err := c.patch(c.dst.recs[start:], remap); err != nil {
+		c.dst.recs = c.dst.recs[:start]
+		return 0, err
+	}
+	c.dst.index(0, uint32(start))
+	return c.dst.NextID() - 1, nil
+}
+
+// Link is Copy without the copy: the destination refers to the source's record,
+// which is rewritten in place. The source is the destination's from then on: it
+// must not be used, nor linked from again, and its records must not change. After
+// an error the source is unusable.
+func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
+	if c.src.seg != nil {
+		return 0, fmt.Errorf("btf: table: cannot link from a table with linked records")
+	}
+	if c.seg == 0 {
+		if len(c.dst.segs) == 1<<16-1 {
+			return 0, fmt.Errorf("btf: table: too many linked tables")
+		}
+		c.dst.segs = append(c.dst.segs, c.src.recs)
+		c.seg = uint16(len(c.dst.segs))
+	}
+	// References are checked before anything is rewritten.
+	var bad error
+	c.src.ForEachRef(id, func(ref TypeID) {
+		if int(ref) >= len(remap) && bad == nil {
+			bad = &RefError{Ref: ref}
+		}
+	})
+	if bad != nil {
+		return 0, bad
+	}
+	if err := c.patch(c.src.Record(id), remap); err != nil {
+		return 0, err
+	}
+	c.dst.index(c.seg, c.src.offs[id-c.src.first])
+	return c.dst.NextID() - 1, nil
+}
+
+// patch rewrites record out, of the source, for the destination: references
+// through remap, names into the destination's string section.
+func (c *Copier) patch(out []byte, remap []TypeID) error {
 	le := binary.LittleEndian
 	var err error
 	ref := func(off int) {
 		v := TypeID(le.Uint32(out[off:]))
-		if v == 0 {
+		if v == 0 || err != nil {
 			return
 		}
 		if int(v) >= len(remap) {
-			if err == nil {
-				err = &RefError{Ref: v}
-			}
+			err = &RefError{Ref: v}
 			return
 		}
 		le.PutUint32(out[off:], uint32(remap[v]))
@@ -424,12 +498,7 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 			ref(8)
 		}
 	}
-	if err != nil {
-		c.dst.recs = c.dst.recs[:start]
-		return 0, err
-	}
-	c.dst.offs = append(c.dst.offs, uint32(start))
-	return c.dst.NextID() - 1, nil
+	return err
 }
 
 // name returns the destination offset of the source's name at off.

@@ -295,3 +295,46 @@ func TestSpecTable(t *testing.T) {
 		}
 	}
 }
+
+// Link gives what Copy gives, with the records left where they are.
+func TestCopierLink(t *testing.T) {
+	want := allKinds()
+	copied, linked := NewTable(), NewTable()
+	for _, dst := range []*Table{copied, linked} {
+		if _, err := dst.Add(&Type{Kind: KindFloat, Name: "f", Size: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src1, src2 := MustTableOf(want), MustTableOf(want)
+	remap := make([]TypeID, src1.Len()+1)
+	for i := 1; i < len(remap); i++ {
+		remap[i] = TypeID(i + 1)
+	}
+	cp, ln := NewCopier(copied, src1), NewCopier(linked, src2)
+	if _, err := ln.Link(4, remap[:3]); err == nil || !strings.Contains(err.Error(), "refers to type 5, out of range") {
+		t.Errorf("Link with a short remap: %v", err)
+	}
+	for id := TypeID(1); id < src1.NextID(); id++ {
+		a, err := cp.Copy(id, remap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := ln.Link(id, remap)
+		if err != nil || a != b {
+			t.Fatalf("Link(%d) = %d, %v; Copy gave %d", id, b, err, a)
+		}
+	}
+	// Types added after linked ones are in the table's own records.
+	for _, dst := range []*Table{copied, linked} {
+		if _, err := dst.Add(&Type{Kind: KindPtr, Type: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkTable(t, linked, copied.Spec())
+	if _, recs := linked.Sections(); recs != nil {
+		t.Error("a table with linked records has Sections")
+	}
+	if _, err := NewCopier(NewTable(), linked).Link(1, remap); err == nil {
+		t.Error("linked from a table with linked records")
+	}
+}

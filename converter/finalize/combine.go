@@ -31,10 +31,9 @@ func Combine(shards []*shard.Shard, img *Image, opts Options) (*btf.Spec, error)
 // CombineOwned is Combine for a caller that hands the shards over (a merge reads
 // them for this one call), with the result as a Table, which the dedup takes as it
 // is (dedup.DedupTable): a vmlinux-sized result is millions of types, a third of
-// the memory of a Spec. Each shard's type table is released (Types set to nil) as
-// soon as it has been copied into the result, so that the garbage collector can
-// reclaim it while the rest is combined. Afterwards, or after an error, the shards
-// are not usable.
+// the memory of a Spec. The result refers to the shards' type records, rewritten in
+// place, rather than copying them. Afterwards, or after an error, the shards are
+// not usable.
 func CombineOwned(shards []*shard.Shard, img *Image, opts Options) (*btf.Table, error) {
 	return combine(shards, img, opts, true)
 }
@@ -213,11 +212,14 @@ func (c *combiner) run() (*btf.Table, error) {
 	}
 	c.out = btf.NewTable()
 	nrecs, ntypes := 0, int(next-1)+len(tailSpec.Types)+len(c.img.Sections)
-	for _, sc := range c.shards {
-		_, recs := sc.s.Types.Sections()
-		nrecs += len(recs)
+	if !c.owned {
+		for _, sc := range c.shards {
+			_, recs := sc.s.Types.Sections()
+			nrecs += len(recs)
+		}
 	}
-	c.out.Reserve(ntypes, nrecs+nrecs/8) // the shards' records, less dropped ones, plus FUNCs and VARs
+	// The shards' records when copied (less dropped ones), plus FUNCs and VARs.
+	c.out.Reserve(ntypes, nrecs+(ntypes-int(next-1))*16)
 	for _, sc := range c.shards {
 		cp := btf.NewCopier(c.out, sc.s.Types)
 		var err error
@@ -254,9 +256,17 @@ func (c *combiner) run() (*btf.Table, error) {
 	return c.out, nil
 }
 
-// copyType copies the shard's type id into the result, renumbered.
+// copyType copies the shard's type id into the result, renumbered; a shard the
+// combiner owns is not copied from but linked (btf.Copier.Link): the result refers
+// to its records, rewritten in place.
 func (c *combiner) copyType(sc *shardCtx, cp *btf.Copier, id btf.TypeID) error {
-	got, err := cp.Copy(id, sc.remap)
+	var got btf.TypeID
+	var err error
+	if c.owned {
+		got, err = cp.Link(id, sc.remap)
+	} else {
+		got, err = cp.Copy(id, sc.remap)
+	}
 	if err != nil {
 		t := sc.s.Types.Type(id)
 		return fmt.Errorf("%s: %w: type %d (%v %q) %v (%d types)", sc.s.Source, ErrInput, id, t.Kind, t.Name, err, sc.n)
