@@ -19,7 +19,7 @@
 #      Ours does more (reading vmlinux, choosing FUNCs and VARs): that is the work a
 #      merge has to do, and the issue's ratio is this one.
 #   2. Dedup alone, in process, on identical input: libbpf's btf__dedup (dedup.c's
-#      dedup_s) against dedup.Dedup (combine --time's dedup_s), wall clock; dedup_cpu_s
+#      dedup_s) against dedup.DedupTable (combine --time's dedup_s), wall clock; dedup_cpu_s
 #      is the CPU of the process meanwhile (Go's garbage collector included).
 #
 # The default mode is 124: Debian 12's libbpf-dev is libbpf 1.1, the dedup pahole 1.24
@@ -90,5 +90,5 @@ bench_table "merge of $nshards vmlinux shards, $mode mode, whole process: btf me
 ours=("$W/combine" --compat "$compat" --elf "$vmlinux" --time "${shards[@]}")
 bench_log "dedup alone: $runs runs"
 bench_ab "$runs" peer ours
-bench_table "dedup of the same $nin types, $mode mode: dedup.Dedup vs libbpf btf__dedup (in process: dedup_s, dedup_cpu_s)" \
-  "dedup.c: btf__dedup" "combine --time: dedup.Dedup"
+bench_table "dedup of the same $nin types, $mode mode: dedup.DedupTable vs libbpf btf__dedup (in process: dedup_s, dedup_cpu_s)" \
+  "dedup.c: btf__dedup" "combine --time: dedup.DedupTable"

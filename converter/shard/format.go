@@ -89,10 +89,12 @@ func Marshal(s *Shard) ([]byte, error) {
 		return nil, fmt.Errorf("shard %s: no types", s.Source)
 	}
 	w := &writer{index: map[string]uint64{"": 0}, strs: []string{""}}
-	// Body first, into its own buffer, so the string table (built while writing
-	// the body) can precede it.
-	var body bytes.Buffer
-	w.buf = &body
+	// Body first, so the string table (built while writing the body) can precede
+	// it: the parts around the type table in buffers of their own, the table's
+	// sections (most of the file) as they are, and all of it copied once into a
+	// buffer of the exact size.
+	var before, after bytes.Buffer
+	w.buf = &before
 	w.uvarint(uint64(len(s.CUs)))
 	for _, cu := range s.CUs {
 		w.sref(cu.Name)
@@ -100,11 +102,15 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.uvarint(uint64(cu.TypesEnd))
 	}
 	strs, recs := s.Types.Sections()
+	if recs == nil && s.Types.Len() > 0 {
+		return nil, fmt.Errorf("shard %s: the type table has linked records", s.Source)
+	}
 	w.uvarint(uint64(s.Types.Len()))
 	w.uvarint(uint64(len(strs)))
-	body.Write(strs)
+	var mid bytes.Buffer // between the string section and the records
+	w.buf = &mid
 	w.uvarint(uint64(len(recs)))
-	body.Write(recs)
+	w.buf = &after
 	w.uvarint(uint64(len(s.Funcs)))
 	for i := range s.Funcs {
 		f := &s.Funcs[i]
@@ -128,10 +134,9 @@ func Marshal(s *Shard) ([]byte, error) {
 		w.tags(v.DeclTags)
 	}
 
-	var out bytes.Buffer
-	out.Grow(body.Len() + 64)
-	w.buf = &out
-	out.WriteString(magic)
+	var head bytes.Buffer
+	w.buf = &head
+	head.WriteString(magic)
 	w.uvarint(version)
 	w.str(s.Source)
 	w.uvarint(flags(s.Linked))
@@ -139,9 +144,16 @@ func Marshal(s *Shard) ([]byte, error) {
 	for _, str := range w.strs {
 		w.str(str)
 	}
-	out.Write(body.Bytes())
-	out.Write(binary.LittleEndian.AppendUint32(nil, crc32.Checksum(out.Bytes(), crcTable)))
-	return out.Bytes(), nil
+	parts := [][]byte{head.Bytes(), before.Bytes(), strs, mid.Bytes(), recs, after.Bytes()}
+	n := 4
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crcTable)), nil
 }
 
 func flags(bits ...bool) uint64 {

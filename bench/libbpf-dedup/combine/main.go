@@ -13,7 +13,7 @@
 //	                    MERGED.btf (what `btf merge` wrote with the same flags): proof
 //	                    that OUT.btf is the input of our dedup
 //	--time              prints, for bench/lib.sh, "bench-metric NAME SECONDS" for
-//	                    read_s (shards and ELF), combine_s, dedup_s (dedup.Dedup alone,
+//	                    read_s (shards and ELF), combine_s, dedup_s (dedup.DedupTable alone,
 //	                    wall clock) and dedup_cpu_s (CPU of the process meanwhile,
 //	                    garbage collection included)
 //
