@@ -39,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"os"
 
@@ -83,16 +84,16 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // ErrFormat is wrapped by every error about a malformed shard.
 var ErrFormat = errors.New("malformed shard")
 
-// Marshal encodes s in the shard format.
-func Marshal(s *Shard) ([]byte, error) {
+// marshalParts encodes s in the shard format, in pieces to be written in order
+// (without the CRC).
+func marshalParts(s *Shard) ([][]byte, error) {
 	if s.Types == nil {
 		return nil, fmt.Errorf("shard %s: no types", s.Source)
 	}
 	w := &writer{index: map[string]uint64{"": 0}, strs: []string{""}}
 	// Body first, so the string table (built while writing the body) can precede
 	// it: the parts around the type table in buffers of their own, the table's
-	// sections (most of the file) as they are, and all of it copied once into a
-	// buffer of the exact size.
+	// sections (most of the file) as they are.
 	var before, after bytes.Buffer
 	w.buf = &before
 	w.uvarint(uint64(len(s.CUs)))
@@ -144,16 +145,35 @@ func Marshal(s *Shard) ([]byte, error) {
 	for _, str := range w.strs {
 		w.str(str)
 	}
-	parts := [][]byte{head.Bytes(), before.Bytes(), strs, mid.Bytes(), recs, after.Bytes()}
-	n := 4
-	for _, p := range parts {
-		n += len(p)
+	return [][]byte{head.Bytes(), before.Bytes(), strs, mid.Bytes(), recs, after.Bytes()}, nil
+}
+
+// Marshal encodes s in the shard format.
+func Marshal(s *Shard) ([]byte, error) {
+	var out bytes.Buffer
+	if err := Write(&out, s); err != nil {
+		return nil, err
 	}
-	out := make([]byte, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
+	return out.Bytes(), nil
+}
+
+// Write writes s in the shard format to w: the same bytes as Marshal, without
+// assembling them in memory first (the type table, most of a shard, is written
+// from where it is).
+func Write(w io.Writer, s *Shard) error {
+	parts, err := marshalParts(s)
+	if err != nil {
+		return err
 	}
-	return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crcTable)), nil
+	var crc uint32
+	for _, p := range parts {
+		crc = crc32.Update(crc, crcTable, p)
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	_, err = w.Write(binary.LittleEndian.AppendUint32(nil, crc))
+	return err
 }
 
 func flags(bits ...bool) uint64 {

@@ -106,11 +106,7 @@ func runShard(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	data, err := shard.Marshal(s)
-	if err != nil {
-		return err
-	}
-	return output.WriteFileAtomic(*out, data, 0o644)
+	return output.WriteAtomic(*out, 0o644, func(w io.Writer) error { return shard.Write(w, s) })
 }
 
 func runMerge(args []string, stdout io.Writer) error {
