@@ -535,7 +535,11 @@ func (t *Table) Rebase(base *Spec) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.Reserve(t.Len(), len(t.recs))
+	n := len(t.recs)
+	for _, seg := range t.segs {
+		n += len(seg) // linked sections: their records, perhaps some not linked
+	}
+	out.Reserve(t.Len(), n)
 	shift := out.first - 1
 	remap := make([]TypeID, t.Len()+1)
 	for i := 1; i < len(remap); i++ {

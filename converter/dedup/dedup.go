@@ -296,8 +296,13 @@ func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper
 		d.validated = d.first
 		return d, nil
 	}
-	// Distinct types are a few percent of a multi-CU input; the table grows anyway.
-	d.table = newTable(int(d.first) + local.Len()/16)
+	// Distinct types are a few percent of a multi-CU input, a larger share of a
+	// module's own; the table grows anyway.
+	hint := local.Len() / 16
+	if len(tables) > 0 {
+		hint = local.Len() / 2
+	}
+	d.table = newTable(int(d.first) + hint)
 	d.table.collide = forceCollisions
 	d.validated = 1
 	return d, nil

@@ -60,7 +60,7 @@ type combiner struct {
 	opts   Options
 	x      *imageIndex
 	shards []*shardCtx
-	owned  bool // CombineOwned: release each shard's types once copied
+	owned  bool // CombineOwned: link the shards' records, release their tables
 
 	objSeen map[objKey]int    // resolveObject's occurrence counters
 	kfuncs  map[string]uint32 // TagKfuncs: kfunc flags by function name

@@ -85,10 +85,10 @@ func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
 // to base types refer to those. With opts.DistilledBase, that split BTF is then
 // distilled: the result's Base is the distilled base (see Options).
 //
-// Merge consumes the shards (finalize.CombineOwned): their member lists become the
-// combined types' and their type tables are released on the way, so that a
-// vmlinux-sized merge does not hold every type twice. The caller must not use them
-// afterwards.
+// Merge consumes the shards (finalize.CombineOwned): the combined table links their
+// type records, rewritten in place, and the dedup reads it as it is
+// (dedup.DedupTable), so that a vmlinux-sized merge holds every type once, in BTF's
+// packed form. The caller must not use the shards afterwards.
 func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Options) (*btf.Spec, error) {
 	combined, err := finalize.CombineOwned(shards, img, opts.Finalize)
 	if err != nil {

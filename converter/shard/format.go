@@ -25,8 +25,8 @@ package shard
 //
 // The types are the shard's btf.Table as it is in memory: strs, its own string
 // section, and recs, the kernel's wire records (little-endian), so that a merge
-// reads them with a copy and a validating pass instead of decoding millions of
-// types into records it would copy again (see btf.Table).
+// reads them with one validating pass and uses them where they are, instead of
+// decoding millions of types (see btf.Table).
 //
 // Readers reject any other magic or version, counts larger than the remaining bytes
 // could hold, type records that raw BTF would reject, type references past the last
