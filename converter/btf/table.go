@@ -22,9 +22,9 @@ import (
 //
 // Types are added in ID order; a type may refer to IDs not added yet (the encoder
 // numbers a unit's types before it emits them). Reading a type back (Decode, Type,
-// Kind, ForEachRef, Record) expects an ID in [FirstID(), NextID()). A Table built by Add holds only
-// records encodeType accepted; one from ParseTable has been validated as Parse
-// validates raw BTF; neither kind can fail to decode.
+// Kind, ForEachRef, Record) expects an ID in [FirstID(), NextID()). A Table built
+// by Add holds only records encodeType accepted; one from ParseTable has been
+// validated as Parse validates raw BTF; neither kind can fail to decode.
 type Table struct {
 	first TypeID
 	base  *Spec        // split tables: the base Spec
@@ -130,8 +130,6 @@ func (t *Table) at(id TypeID) ([]byte, uint32) {
 	return t.recs, t.offs[i]
 }
 
-func (t *Table) record(id TypeID) []byte { return t.Record(id) }
-
 // Kind returns the kind of type id.
 func (t *Table) Kind(id TypeID) Kind {
 	recs, start := t.at(id)
@@ -154,7 +152,7 @@ func (t *Table) Vlen(id TypeID) int {
 // ForEachRef calls fn with every type ID type id refers to, in record order (its
 // Type, an ARRAY's index type, each member's type), without decoding it.
 func (t *Table) ForEachRef(id TypeID, fn func(TypeID)) {
-	r := t.record(id)
+	r := t.Record(id)
 	le := binary.LittleEndian
 	k := Kind(r[7] & 0x1f)
 	switch k {
@@ -187,7 +185,7 @@ func (t *Table) ForEachRef(id TypeID, fn func(TypeID)) {
 // returned (dst.Members is the appended part, with no spare capacity); names alias
 // the table's string section, which is never written in place.
 func (t *Table) Decode(id TypeID, dst *Type, members []Member) []Member {
-	r := t.record(id)
+	r := t.Record(id)
 	vlen := 0
 	if k := Kind(r[7] & 0x1f); hasVlen(k) {
 		vlen = int(binary.LittleEndian.Uint16(r[4:]))
