@@ -142,10 +142,10 @@ func (t *Table) Name(off uint32) (string, error) { return t.strs.lookup(off) }
 
 // Vlen returns the number of members of type id.
 func (t *Table) Vlen(id TypeID) int {
-	if !hasVlen(t.Kind(id)) {
+	recs, start := t.at(id)
+	if !hasVlen(Kind(recs[start+7] & 0x1f)) {
 		return 0
 	}
-	recs, start := t.at(id)
 	return int(binary.LittleEndian.Uint16(recs[start+4:]))
 }
 
@@ -153,30 +153,48 @@ func (t *Table) Vlen(id TypeID) int {
 // Type, an ARRAY's index type, each member's type), without decoding it.
 func (t *Table) ForEachRef(id TypeID, fn func(TypeID)) {
 	r := t.Record(id)
-	le := binary.LittleEndian
+	recordFields(r, nil, func(off int) { fn(TypeID(binary.LittleEndian.Uint32(r[off:]))) })
+}
+
+// recordFields calls name with the offset in record r of each name, and ref with
+// that of each type reference, in record order (name may be nil): where the wire
+// format keeps them, for every reader that rewrites or follows them.
+func recordFields(r []byte, name, ref func(off int)) {
+	if name == nil {
+		name = func(int) {}
+	}
+	name(0)
 	k := Kind(r[7] & 0x1f)
 	switch k {
-	case KindArray:
-		fn(TypeID(le.Uint32(r[12:])))
-		fn(TypeID(le.Uint32(r[16:])))
-		return
+	case KindArray: // btf_array: type, index_type, nelems
+		ref(12)
+		ref(16)
 	case KindStruct, KindUnion: // btf_member: name, type, offset
 		for p := 12; p < len(r); p += 12 {
-			fn(TypeID(le.Uint32(r[p+4:])))
+			name(p)
+			ref(p + 4)
 		}
-		return
+	case KindEnum: // btf_enum: name, value
+		for p := 12; p < len(r); p += 8 {
+			name(p)
+		}
+	case KindEnum64: // btf_enum64: name, value
+		for p := 12; p < len(r); p += 12 {
+			name(p)
+		}
+	case KindFuncProto: // return type; btf_param: name, type
+		ref(8)
+		for p := 12; p < len(r); p += 8 {
+			name(p)
+			ref(p + 4)
+		}
 	case KindDatasec: // btf_var_secinfo: type, offset, size
 		for p := 12; p < len(r); p += 12 {
-			fn(TypeID(le.Uint32(r[p:])))
+			ref(p)
 		}
-		return
-	}
-	if k.HasRef() {
-		fn(TypeID(le.Uint32(r[8:])))
-	}
-	if k == KindFuncProto { // btf_param: name, type
-		for p := 12; p < len(r); p += 8 {
-			fn(TypeID(le.Uint32(r[p+4:])))
+	default:
+		if k.HasRef() {
+			ref(8)
 		}
 	}
 }
@@ -256,13 +274,7 @@ func (s *Spec) Table() (*Table, error) {
 	t := &Table{first: s.FirstID, base: s.Base, strs: strs}
 	if s.records != nil && s.strings != nil {
 		t.recs = s.records
-		t.offs = make([]uint32, 0, len(s.Types))
-		le := binary.LittleEndian
-		for pos := 0; pos < len(t.recs); {
-			info := le.Uint32(t.recs[pos+4:])
-			t.offs = append(t.offs, uint32(pos))
-			pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
-		}
+		t.offs, _ = indexRecords(s.records) // Parse checked them
 		if len(t.offs) == len(s.Types) {
 			return t, nil
 		}
@@ -305,28 +317,14 @@ func ParseTable(strs, recs []byte) (*Table, error) {
 		return nil, &DecodeError{Err: fmt.Errorf("%d bytes of records exceed 4 GiB", len(recs))}
 	}
 	t := &Table{first: 1, recs: recs, strs: newParsedTable(nil, strs)}
-	le := binary.LittleEndian
-	// Pass 1 counts the records, pass 2 finds them; pass 3 decodes each, which
-	// checks it, and checks its references against the number of types.
-	n := 0
-	for pos := 0; pos+rawTypeLen <= len(recs); n++ {
-		info := le.Uint32(recs[pos+4:])
-		pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
-	}
-	t.offs = make([]uint32, 0, n+1)
-	for pos := 0; pos < len(t.recs); {
-		if len(t.recs)-pos < rawTypeLen {
-			return nil, &DecodeError{ID: t.NextID(), Offset: pos, Err: fmt.Errorf("truncated type record (%d bytes left, need %d)", len(t.recs)-pos, rawTypeLen)}
-		}
-		if len(t.offs) == 1<<32-2 {
-			return nil, &DecodeError{ID: t.NextID(), Offset: pos, Err: fmt.Errorf("too many types")}
-		}
-		info := le.Uint32(t.recs[pos+4:])
-		t.offs = append(t.offs, uint32(pos))
-		pos += recordSize(Kind(info>>24&0x1f), int(info&0xffff))
+	// Find the records, then decode each, which checks it, and check its
+	// references against the number of types.
+	var err *DecodeError
+	if t.offs, err = indexRecords(recs); err != nil {
+		return nil, err
 	}
 	last := TypeID(len(t.offs))
-	p := parser{bo: le, strs: t.strs}
+	p := parser{bo: binary.LittleEndian, strs: t.strs}
 	var scratch Type
 	var members []Member
 	for i, off := range t.offs {
@@ -354,6 +352,33 @@ func ParseTable(strs, recs []byte) (*Table, error) {
 		}
 	}
 	return t, nil
+}
+
+// indexRecords returns the offset of each record in recs (little-endian wire
+// records of IDs from 1), counted first so that the index is allocated once. A
+// record cut short by the end of recs is an error there; one whose header is
+// complete but whose tail is not is left for decoding to report.
+func indexRecords(recs []byte) ([]uint32, *DecodeError) {
+	next := func(pos int) int {
+		info := binary.LittleEndian.Uint32(recs[pos+4:])
+		return pos + recordSize(Kind(info>>24&0x1f), int(info&0xffff))
+	}
+	n := 0
+	for pos := 0; pos+rawTypeLen <= len(recs); pos = next(pos) {
+		n++
+	}
+	if n > 1<<32-2 {
+		return nil, &DecodeError{ID: 1<<32 - 1, Err: fmt.Errorf("%d types: too many", n)}
+	}
+	offs := make([]uint32, 0, n+1)
+	for pos := 0; pos < len(recs); pos = next(pos) {
+		if len(recs)-pos < rawTypeLen {
+			id := TypeID(len(offs) + 1)
+			return nil, &DecodeError{ID: id, Offset: pos, Err: fmt.Errorf("truncated type record (%d bytes left, need %d)", len(recs)-pos, rawTypeLen)}
+		}
+		offs = append(offs, uint32(pos))
+	}
+	return offs, nil
 }
 
 // MustTableOf is TableOf for types known to be valid (tests, literals): it panics
@@ -407,8 +432,8 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 
 // Link is Copy without the copy: the destination refers to the source's record,
 // which is rewritten in place. The source is the destination's from then on: it
-// must not be used, nor linked from again, and its records must not change. After
-// an error the source is unusable.
+// must not be used, nor linked from again, and its records must not change. A
+// *RefError leaves the source as it was; after any other error it is unusable.
 func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 	if c.src.seg != nil {
 		return 0, fmt.Errorf("btf: table: cannot link from a table with linked records")
@@ -420,16 +445,6 @@ func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 		c.dst.segs = append(c.dst.segs, c.src.recs)
 		c.seg = uint16(len(c.dst.segs))
 	}
-	// References are checked before anything is rewritten.
-	var bad error
-	c.src.ForEachRef(id, func(ref TypeID) {
-		if int(ref) >= len(remap) && bad == nil {
-			bad = &RefError{Ref: ref}
-		}
-	})
-	if bad != nil {
-		return 0, bad
-	}
 	if err := c.patch(c.src.Record(id), remap); err != nil {
 		return 0, err
 	}
@@ -438,20 +453,23 @@ func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 }
 
 // patch rewrites record out, of the source, for the destination: references
-// through remap, names into the destination's string section.
+// through remap, names into the destination's string section. References are
+// checked first: a *RefError leaves out as it was.
 func (c *Copier) patch(out []byte, remap []TypeID) error {
 	le := binary.LittleEndian
 	var err error
+	recordFields(out, nil, func(off int) {
+		if v := le.Uint32(out[off:]); v != 0 && int(v) >= len(remap) && err == nil {
+			err = &RefError{Ref: TypeID(v)}
+		}
+	})
+	if err != nil {
+		return err
+	}
 	ref := func(off int) {
-		v := TypeID(le.Uint32(out[off:]))
-		if v == 0 || err != nil {
-			return
+		if v := le.Uint32(out[off:]); v != 0 {
+			le.PutUint32(out[off:], uint32(remap[v]))
 		}
-		if int(v) >= len(remap) {
-			err = &RefError{Ref: v}
-			return
-		}
-		le.PutUint32(out[off:], uint32(remap[v]))
 	}
 	name := func(off int) {
 		if err != nil {
@@ -462,40 +480,7 @@ func (c *Copier) patch(out []byte, remap []TypeID) error {
 			le.PutUint32(out[off:], n)
 		}
 	}
-	name(0)
-	k := Kind(out[7] & 0x1f)
-	switch k {
-	case KindArray:
-		ref(12)
-		ref(16)
-	case KindStruct, KindUnion: // btf_member: name, type, offset
-		for p := 12; p < len(out); p += 12 {
-			name(p)
-			ref(p + 4)
-		}
-	case KindEnum: // btf_enum: name, value
-		for p := 12; p < len(out); p += 8 {
-			name(p)
-		}
-	case KindEnum64: // btf_enum64: name, value
-		for p := 12; p < len(out); p += 12 {
-			name(p)
-		}
-	case KindFuncProto: // btf_param: name, type
-		ref(8)
-		for p := 12; p < len(out); p += 8 {
-			name(p)
-			ref(p + 4)
-		}
-	case KindDatasec: // btf_var_secinfo: type, offset, size
-		for p := 12; p < len(out); p += 12 {
-			ref(p)
-		}
-	default:
-		if k.HasRef() {
-			ref(8)
-		}
-	}
+	recordFields(out, name, ref)
 	return err
 }
 

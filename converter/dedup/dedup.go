@@ -316,15 +316,10 @@ func (d *deduper) typ(id uint32) rec {
 	if id == 0 {
 		return voidRec
 	}
-	for _, t := range d.tables {
-		if btf.TypeID(id) < t.NextID() {
-			return rec(t.Record(btf.TypeID(id)))
-		}
-	}
-	panic("dedup: type ID past the base") // validate keeps references below d.n
+	return rec(d.tableOf(id).Record(btf.TypeID(id))) // validate keeps references below d.n
 }
 
-// table returns the Table holding type id (not void).
+// tableOf returns the Table holding type id (not void), nil past the last.
 func (d *deduper) tableOf(id uint32) *btf.Table {
 	if id >= d.first {
 		return d.local
