@@ -1,9 +1,12 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // Table is a table of types kept as the kernel's wire records, little-endian
@@ -422,7 +425,7 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 		return 0, fmt.Errorf("btf: table: more than 4 GiB of type records")
 	}
 	c.dst.recs = append(c.dst.recs, r...)
-	if err := c.patch(c.dst.recs[start:], remap); err != nil {
+	if err := c.patch(c.dst.recs[start:], remap, true); err != nil {
 		c.dst.recs = c.dst.recs[:start]
 		return 0, err
 	}
@@ -436,7 +439,67 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 // *RefError leaves the source as it was; after any other error it is unusable.
 func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 	if c.src.seg != nil {
-		return 0, fmt.Errorf("btf: table: cannot link from a table with linked records")
+		return 0, errLinkedSource
+	}
+	if err := c.patch(c.src.Record(id), remap, true); err != nil {
+		return 0, err
+	}
+	return c.Append(id)
+}
+
+var errLinkedSource = errors.New("btf: table: cannot link from a table with linked records")
+
+// InternNames adds every string of the standalone source's string section to the
+// destination, in section order, so that Patch finds the names it rewrites without
+// adding to the destination.
+func (c *Copier) InternNames() error {
+	if c.src.strs.parent != nil {
+		return fmt.Errorf("btf: table: interning the names of a split table")
+	}
+	data := c.src.strs.data
+	for i := 1; i < len(data); {
+		n := bytes.IndexByte(data[i:], 0)
+		if n < 0 {
+			break // the string being built last has no NUL yet: none is
+		}
+		if n > 0 {
+			off, err := c.dst.strs.add(unsafe.String(&data[i], n))
+			if err != nil {
+				return fmt.Errorf("btf: table: string at offset %d: %w", i, err)
+			}
+			c.names[i] = off + 1
+		}
+		i += n + 1
+	}
+	return nil
+}
+
+// Patch rewrites the source's record id in place for the destination, as Link
+// does, but adds neither names nor the record to the destination: Append adds
+// the record, in ID order. It reads only the source, remap and the Copier's
+// names, so after InternNames, Copiers to one destination may Patch
+// concurrently, each from its own source. A name InternNames did not see (an
+// offset inside a string) makes it return false with the record as it was:
+// Link that one instead of appending it. A *RefError leaves it as it was too.
+func (c *Copier) Patch(id TypeID, remap []TypeID) (bool, error) {
+	if c.src.seg != nil {
+		return false, errLinkedSource
+	}
+	switch err := c.patch(c.src.Record(id), remap, false); err {
+	case nil:
+		return true, nil
+	case errNotInterned:
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// Append adds the source's record id, rewritten by Patch, to the destination
+// and returns its new ID.
+func (c *Copier) Append(id TypeID) (TypeID, error) {
+	if c.src.seg != nil {
+		return 0, errLinkedSource
 	}
 	if c.seg == 0 {
 		if len(c.dst.segs) == 1<<16-1 {
@@ -445,24 +508,34 @@ func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 		c.dst.segs = append(c.dst.segs, c.src.recs)
 		c.seg = uint16(len(c.dst.segs))
 	}
-	if err := c.patch(c.src.Record(id), remap); err != nil {
-		return 0, err
-	}
 	c.dst.index(c.seg, c.src.offs[id-c.src.first])
 	return c.dst.NextID() - 1, nil
 }
 
+var errNotInterned = errors.New("btf: table: name not interned")
+
 // patch rewrites record out, of the source, for the destination: references
-// through remap, names into the destination's string section. References are
-// checked first: a *RefError leaves out as it was.
-func (c *Copier) patch(out []byte, remap []TypeID) error {
+// through remap, names into the destination's string section, where they are
+// added if intern is set (else a name InternNames did not see is
+// errNotInterned). References, and names if not interning, are checked first: a
+// *RefError or errNotInterned leaves out as it was.
+func (c *Copier) patch(out []byte, remap []TypeID, intern bool) error {
 	le := binary.LittleEndian
 	var err error
-	recordFields(out, nil, func(off int) {
+	checkRef := func(off int) {
 		if v := le.Uint32(out[off:]); v != 0 && int(v) >= len(remap) && err == nil {
 			err = &RefError{Ref: TypeID(v)}
 		}
-	})
+	}
+	var checkName func(off int)
+	if !intern {
+		checkName = func(off int) {
+			if v := le.Uint32(out[off:]); v != 0 && (int(v) >= len(c.names) || c.names[v] == 0) && err == nil {
+				err = errNotInterned
+			}
+		}
+	}
+	recordFields(out, checkName, checkRef)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -336,5 +337,82 @@ func TestCopierLink(t *testing.T) {
 	}
 	if _, err := NewCopier(NewTable(), linked).Link(1, remap); err == nil {
 		t.Error("linked from a table with linked records")
+	}
+}
+
+// Patch and Append, after InternNames, give what Link gives, with Copiers to one
+// destination patching concurrently; a name inside a string is left for Link.
+func TestCopierPatch(t *testing.T) {
+	want := allKinds()
+	linked, patched := NewTable(), NewTable()
+	remap := make([]TypeID, want.NextID())
+	for i := range remap {
+		remap[i] = TypeID(i)
+	}
+	var lns, cps []*Copier
+	for range 2 {
+		lns = append(lns, NewCopier(linked, MustTableOf(want)))
+		cps = append(cps, NewCopier(patched, MustTableOf(want)))
+	}
+	for _, cp := range cps {
+		if err := cp.InternNames(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := cps[0].Patch(4, remap[:3]); ok || err == nil || !strings.Contains(err.Error(), "refers to type 5, out of range") {
+		t.Errorf("Patch with a short remap: %v, %v", ok, err)
+	}
+	var wg sync.WaitGroup
+	for _, cp := range cps {
+		wg.Go(func() {
+			for id := TypeID(1); id < want.NextID(); id++ {
+				if ok, err := cp.Patch(id, remap); !ok || err != nil {
+					t.Errorf("Patch(%d): %v, %v", id, ok, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range cps {
+		for id := TypeID(1); id < want.NextID(); id++ {
+			if _, err := lns[i].Link(id, remap); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cps[i].Append(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	checkTable(t, patched, linked.Spec())
+
+	// A name at an offset inside a string ("nt" of "int") is valid BTF that
+	// InternNames does not see: Patch leaves the record, Link takes it.
+	strs, recs := MustTableOf(want).Sections()
+	strs, recs = slices.Clone(strs), slices.Clone(recs)
+	off := binary.LittleEndian.Uint32(recs) // type 1, "int"
+	binary.LittleEndian.PutUint32(recs, off+1)
+	src, err := ParseTable(strs, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(src.Record(1))
+	cp := NewCopier(NewTable(), src)
+	if err := cp.InternNames(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := cp.Patch(1, remap); ok || err != nil || !slices.Equal(src.Record(1), before) {
+		t.Fatalf("Patch of a name inside a string: %v, %v, record %x (was %x)", ok, err, src.Record(1), before)
+	}
+	if _, err := cp.Link(1, remap); err != nil {
+		t.Fatal(err)
+	}
+	if got := cp.dst.Type(1); got.Name != "nt" {
+		t.Errorf("linked name %q, want %q", got.Name, "nt")
+	}
+	if _, err := NewCopier(NewTable(), linked).Patch(1, remap); err == nil {
+		t.Error("patched from a table with linked records")
+	}
+	if err := NewCopier(NewTable(), patched).InternNames(); err != nil {
+		t.Errorf("InternNames from a standalone table: %v", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/shard"
 )
@@ -84,6 +86,10 @@ type shardCtx struct {
 	inline []int
 	vars   []varOut
 	remap  []btf.TypeID
+	// cp copies (or links) the shard's types into the result; unpatched are the
+	// kept types, in ID order, that patchShards left for it to link.
+	cp        *btf.Copier
+	unpatched []btf.TypeID
 }
 
 func (sc *shardCtx) cuName(cu uint32) string {
@@ -179,10 +185,14 @@ func (c *combiner) run() (*btf.Table, error) {
 		sc := c.shards[r.shard]
 		sc.inline = append(sc.inline, r.fn)
 	}
+	c.parallel(func(sc *shardCtx) error { c.prepareTypes(sc); return nil })
 	for _, sc := range c.shards {
-		if err := c.prepare(sc); err != nil {
+		vars, err := c.selectVars(sc)
+		if err != nil {
 			return nil, err
 		}
+		slices.SortStableFunc(vars, func(a, b varOut) int { return cmp.Compare(a.cu, b.cu) })
+		sc.vars = vars
 	}
 
 	// Pass 1 numbers the output, pass 2 fills it: a type may refer to a later one.
@@ -204,7 +214,7 @@ func (c *combiner) run() (*btf.Table, error) {
 	// The 1.32 FUNCs come after all shards' types, each with a copy of its
 	// FUNC_PROTO: they are built first, into a Spec of their own that continues
 	// at next, since pass 2 may release the shards' types.
-	tailSpec := &btf.Spec{FirstID: next}
+	tailSpec := &btf.Spec{FirstID: next, Types: make([]btf.Type, 0, c.tailTypes(tail))}
 	for _, r := range tail {
 		if err := c.addTailFunc(tailSpec, r); err != nil {
 			return nil, err
@@ -221,7 +231,14 @@ func (c *combiner) run() (*btf.Table, error) {
 	// The shards' records when copied (less dropped ones), plus FUNCs and VARs.
 	c.out.Reserve(ntypes, nrecs+(ntypes-int(next-1))*16)
 	for _, sc := range c.shards {
-		cp := btf.NewCopier(c.out, sc.s.Types)
+		sc.cp = btf.NewCopier(c.out, sc.s.Types)
+	}
+	if c.owned {
+		if err := c.patchShards(); err != nil {
+			return nil, err
+		}
+	}
+	for _, sc := range c.shards {
 		var err error
 		c.walk(sc, func(it item) {
 			if err != nil {
@@ -229,7 +246,7 @@ func (c *combiner) run() (*btf.Table, error) {
 			}
 			switch it.kind {
 			case itemType:
-				err = c.copyType(sc, cp, it.id)
+				err = c.copyType(sc, it.id)
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
 				id := c.emit(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
@@ -243,7 +260,7 @@ func (c *combiner) run() (*btf.Table, error) {
 		}
 		if c.owned {
 			sc.s.Types = nil
-			sc.remap, sc.drop = nil, nil
+			sc.remap, sc.drop, sc.cp, sc.unpatched = nil, nil, nil, nil
 		}
 	}
 	for i := range tailSpec.Types {
@@ -257,22 +274,79 @@ func (c *combiner) run() (*btf.Table, error) {
 }
 
 // copyType copies the shard's type id into the result, renumbered; a shard the
-// combiner owns is not copied from but linked (btf.Copier.Link): the result refers
-// to its records, rewritten in place.
-func (c *combiner) copyType(sc *shardCtx, cp *btf.Copier, id btf.TypeID) error {
+// combiner owns is not copied from but linked: patchShards rewrote its records in
+// place, which the result then refers to (btf.Copier.Append).
+func (c *combiner) copyType(sc *shardCtx, id btf.TypeID) error {
 	var got btf.TypeID
 	var err error
-	if c.owned {
-		got, err = cp.Link(id, sc.remap)
-	} else {
-		got, err = cp.Copy(id, sc.remap)
+	switch {
+	case !c.owned:
+		got, err = sc.cp.Copy(id, sc.remap)
+	case len(sc.unpatched) > 0 && sc.unpatched[0] == id:
+		sc.unpatched = sc.unpatched[1:]
+		got, err = sc.cp.Link(id, sc.remap)
+	default:
+		got, err = sc.cp.Append(id)
 	}
 	if err != nil {
-		t := sc.s.Types.Type(id)
-		return fmt.Errorf("%s: %w: type %d (%v %q) %v (%d types)", sc.s.Source, ErrInput, id, t.Kind, t.Name, err, sc.n)
+		return c.typeError(sc, id, err)
 	}
 	if got != sc.remap[id] {
 		return fmt.Errorf("%s: internal error: type %d copied as %d, numbered %d", sc.s.Source, id, got, sc.remap[id])
+	}
+	return nil
+}
+
+func (c *combiner) typeError(sc *shardCtx, id btf.TypeID, err error) error {
+	t := sc.s.Types.Type(id)
+	return fmt.Errorf("%s: %w: type %d (%v %q) %v (%d types)", sc.s.Source, ErrInput, id, t.Kind, t.Name, err, sc.n)
+}
+
+// patchShards rewrites the kept type records of every shard in place for the
+// result (btf.Copier.Patch), several shards at a time: a vmlinux merge rewrites
+// millions. The names of all shards are first added to the result, in shard
+// order, so that patching only reads it. The walk then appends the records in
+// order; a record Patch left (a name inside a string) it links instead.
+func (c *combiner) patchShards() error {
+	for _, sc := range c.shards {
+		if err := sc.cp.InternNames(); err != nil {
+			return fmt.Errorf("%s: %w: %w", sc.s.Source, ErrInput, err)
+		}
+	}
+	return c.parallel(func(sc *shardCtx) error {
+		for id := btf.TypeID(1); id <= sc.n; id++ {
+			if sc.drop[id] {
+				continue
+			}
+			ok, err := sc.cp.Patch(id, sc.remap)
+			if err != nil {
+				return c.typeError(sc, id, err)
+			}
+			if !ok {
+				sc.unpatched = append(sc.unpatched, id)
+			}
+		}
+		return nil
+	})
+}
+
+// parallel calls fn for every shard, opts.Jobs at a time, and returns the error of
+// the first shard (in shard order) that failed, whichever failed first.
+func (c *combiner) parallel(fn func(sc *shardCtx) error) error {
+	errs := make([]error, len(c.shards))
+	var g errgroup.Group
+	g.SetLimit(c.opts.jobs())
+	for i, sc := range c.shards {
+		g.Go(func() error {
+			errs[i] = fn(sc)
+			return nil
+		})
+	}
+	g.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -287,9 +361,9 @@ func (c *combiner) emit(t btf.Type) btf.TypeID {
 	return id
 }
 
-// prepare decides which candidate FUNC_PROTOs stay, where each CU ends, and which
-// variables the shard contributes.
-func (c *combiner) prepare(sc *shardCtx) error {
+// prepareTypes decides which candidate FUNC_PROTOs of a shard stay and where each
+// of its CUs ends. It reads only the shard: shards are prepared in parallel.
+func (c *combiner) prepareTypes(sc *shardCtx) {
 	s := sc.s
 	n := s.Types.Len()
 	isCand := make([]bool, n+1)
@@ -333,14 +407,6 @@ func (c *combiner) prepare(sc *shardCtx) error {
 			sc.cuEnd[i] = max(sc.cuEnd[i], sc.cuEnd[i-1])
 		}
 	}
-
-	vars, err := c.selectVars(sc)
-	if err != nil {
-		return err
-	}
-	slices.SortStableFunc(vars, func(a, b varOut) int { return cmp.Compare(a.cu, b.cu) })
-	sc.vars = vars
-	return nil
 }
 
 type itemKind uint8
@@ -457,4 +523,14 @@ func (c *combiner) addDatasecs() {
 			Members: ms,
 		})
 	}
+}
+
+// tailTypes is how many types addTailFunc adds for tail.
+func (c *combiner) tailTypes(tail []candRef) int {
+	n := 0
+	for _, r := range tail {
+		f := &c.shards[r.shard].s.Funcs[r.fn]
+		n += 2 + len(c.declTags(f.DeclTags)) + len(c.kfuncTags(f.Name))
+	}
+	return n
 }

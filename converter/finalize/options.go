@@ -1,6 +1,9 @@
 package finalize
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+)
 
 // Compat selects whose function and variable policy Combine reproduces.
 type Compat int
@@ -64,6 +67,16 @@ type Options struct {
 	// to the FUNC of every kernel function in a kfunc set of the image's
 	// .BTF_ids section (feature decl_tag_kfuncs; see kfuncs.go). Pahole132 only.
 	TagKfuncs bool
+	// Jobs is how many shards Combine works on at a time (0: runtime.GOMAXPROCS).
+	// The result does not depend on it.
+	Jobs int
+}
+
+func (o Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 func (o Options) validate() error {

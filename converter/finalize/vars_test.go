@@ -338,17 +338,28 @@ func TestDeterministicAndPure(t *testing.T) {
 				t.Fatalf("%v: output differs between runs", opts.Compat)
 			}
 		}
-		// CombineOwned consumes its shards and gives the same output.
-		owned := deepCopy(in)
-		b, err := CombineOwned(owned, percpuImage, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(dump(a), dump(b.Spec())) {
-			t.Fatalf("%v: CombineOwned differs from Combine", opts.Compat)
-		}
-		if owned[0].Types != nil {
-			t.Errorf("%v: CombineOwned kept the shards' types", opts.Compat)
+		// CombineOwned consumes its shards and gives the same output, however
+		// many shards it patches at a time.
+		for _, jobs := range []int{1, 4} {
+			owned := deepCopy(in)
+			for _, s := range owned { // CombineOwned rewrites them
+				strs, recs := s.Types.Sections()
+				var err error
+				if s.Types, err = btf.ParseTable(slices.Clone(strs), slices.Clone(recs)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts.Jobs = jobs
+			b, err := CombineOwned(owned, percpuImage, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(dump(a), dump(b.Spec())) {
+				t.Fatalf("%v: CombineOwned with %d jobs differs from Combine", opts.Compat, jobs)
+			}
+			if owned[0].Types != nil {
+				t.Errorf("%v: CombineOwned kept the shards' types", opts.Compat)
+			}
 		}
 	}
 }
@@ -356,7 +367,7 @@ func TestDeterministicAndPure(t *testing.T) {
 func deepCopy(in []*shard.Shard) []*shard.Shard {
 	var out []*shard.Shard
 	for _, s := range in {
-		c := *s // the table is never written: shared
+		c := *s // the table is never written by Combine: shared
 		c.CUs = slices.Clone(s.CUs)
 		c.Funcs = slices.Clone(s.Funcs)
 		c.Vars = slices.Clone(s.Vars)

@@ -162,6 +162,9 @@ func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Opt
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if opts.Finalize.Jobs == 0 {
+		opts.Finalize.Jobs = jobs
+	}
 	return Merge(shards, img, base, opts)
 }
 
