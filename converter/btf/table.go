@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"unsafe"
+
+	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
 // Table is a table of types kept as the kernel's wire records, little-endian
@@ -77,7 +79,7 @@ func reserve[E any](s []E, n int) []E {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	grown := make([]E, len(s), len(s)+n)
+	grown := hugepage.Make[E](len(s), len(s)+n)
 	copy(grown, s)
 	return grown
 }

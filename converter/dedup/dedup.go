@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
+	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
 // Options configures Dedup. libbpf's own options (the .BTF.ext to update, a forced
@@ -274,9 +275,9 @@ func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper
 		tables: tables,
 		n:      uint32(total),
 	}
-	d.kinds = make([]btf.Kind, d.n)
-	d.canon = make([]uint32, d.n)
-	d.hypot = make([]uint32, d.n)
+	d.kinds = hugepage.Make[btf.Kind](int(d.n), int(d.n))
+	d.canon = hugepage.Make[uint32](int(d.n), int(d.n))
+	d.hypot = hugepage.Make[uint32](int(d.n), int(d.n))
 	for i := range d.hypot {
 		d.hypot[i] = unprocessed
 	}
@@ -944,7 +945,7 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 // them into the output Spec with every reference replaced by its canonical type's
 // new ID.
 func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
-	newID := make([]uint32, d.n)
+	newID := hugepage.Make[uint32](int(d.n), int(d.n))
 	for id := uint32(1); id < d.first; id++ {
 		newID[id] = id
 	}
@@ -991,7 +992,7 @@ func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 			}
 		}
 	}
-	ids := make([]btf.TypeID, d.n-d.first)
+	ids := hugepage.Make[btf.TypeID](int(d.n-d.first), int(d.n-d.first))
 	for i := range ids {
 		ids[i] = remap(d.first+uint32(i), btf.TypeID(d.first+uint32(i)))
 	}

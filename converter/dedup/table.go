@@ -1,5 +1,7 @@
 package dedup
 
+import "github.com/rules-btf/rules_btf/internal/hugepage"
+
 // table maps a type signature to the canonical types with that signature. It is
 // open addressing with linear probing over a power-of-two array of 8-byte slots (32
 // bits of the hash, 32 bits of a list end), which keeps a vmlinux-sized table within
@@ -56,7 +58,7 @@ func newTable(sizeHint int) *table {
 	for n < sizeHint*2 {
 		n <<= 1
 	}
-	t := &table{entries: make([]entry, 1, sizeHint+1)}
+	t := &table{entries: hugepage.Make[entry](1, sizeHint+1)}
 	t.setSlots(n)
 	return t
 }
@@ -70,15 +72,15 @@ func (t *table) cloneInto(c *table, extra int) *table {
 	c.slots = append(slots, t.slots...)
 	c.tails = append(tails, t.tails...)
 	if cap(entries) < len(t.entries)+extra {
-		entries = make([]entry, 0, len(t.entries)+extra)
+		entries = hugepage.Make[entry](0, len(t.entries)+extra)
 	}
 	c.entries = append(entries, t.entries...)
 	return c
 }
 
 func (t *table) setSlots(n int) {
-	t.slots = make([]uint64, n)
-	t.tails = make([]uint32, n)
+	t.slots = hugepage.Make[uint64](n, n)
+	t.tails = hugepage.Make[uint32](n, n)
 	t.shift = 32
 	for m := n; m > 1; m >>= 1 {
 		t.shift--

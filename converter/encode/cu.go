@@ -11,6 +11,7 @@ import (
 	"github.com/rules-btf/rules_btf/converter/dwarf"
 	"github.com/rules-btf/rules_btf/converter/elfobj"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
 // node is what the encoder keeps of one DIE.
@@ -204,12 +205,12 @@ func (e *encoder) group(units []dwarf.Unit, merged bool) error {
 		// Reserve the CU's nodes up front: growing by appending would copy
 		// them (and fault in their pages) about twice over, and the copy of a
 		// slice this size cannot be preempted, which stalls the GC's stack scan.
-		e.nodes = make([]node, 0, est)
+		e.nodes = hugepage.Make[node](0, est)
 	}
 	e.order = e.order[:0]
 	e.chains = false
 	if need := int(e.end - e.base); cap(e.offIdx) < need {
-		e.offIdx = make([]int32, need)
+		e.offIdx = hugepage.Make[int32](need, need)
 	} else {
 		e.offIdx = e.offIdx[:need]
 	}

@@ -1,0 +1,32 @@
+package hugepage
+
+import "testing"
+
+// Make gives a slice like make, advised or not: small, large, of any element
+// size, and empty.
+func TestMake(t *testing.T) {
+	for _, c := range []struct{ n, c int }{{0, 0}, {1, 10}, {100, 100}, {1 << 20, 3 << 20}, {0, 5 << 20}} {
+		b := Make[byte](c.n, c.c)
+		u := Make[uint64](c.n, c.c)
+		if len(b) != c.n || cap(b) != c.c || len(u) != c.n || cap(u) != c.c {
+			t.Fatalf("Make(%d, %d): len %d cap %d, len %d cap %d", c.n, c.c, len(b), cap(b), len(u), cap(u))
+		}
+		b = b[:cap(b)]
+		for i := range b {
+			if b[i] != 0 {
+				t.Fatalf("Make(%d, %d): byte %d is %d, not zero", c.n, c.c, i, b[i])
+			}
+			b[i] = byte(i)
+		}
+		for i := range u {
+			u[i] = uint64(i)
+		}
+		for i := range b {
+			if b[i] != byte(i) {
+				t.Fatalf("Make(%d, %d): byte %d changed", c.n, c.c, i)
+			}
+		}
+	}
+	Advise([]int(nil))
+	Advise(make([]struct{}, 10))
+}
