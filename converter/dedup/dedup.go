@@ -3,7 +3,10 @@ package dedup
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/internal/hugepage"
@@ -41,6 +44,11 @@ type Options struct {
 	// that converts many modules on one vmlinux prepares it once. It must have
 	// been prepared from the Spec's Base itself.
 	Base *Base
+
+	// Jobs is how many goroutines the passes that look at each type on its own
+	// (validation, numbering the output) use: 0 means runtime.GOMAXPROCS. The
+	// graph walks are sequential, as libbpf's. The result does not depend on it.
+	Jobs int
 }
 
 // Base is the part of a split dedup that depends on the base alone: its types as
@@ -216,6 +224,10 @@ func DedupTable(t *btf.Table, opts Options) (*btf.Spec, []btf.TypeID, error) {
 		defer opts.Base.spare.Put(d.table)
 	}
 	d.v170 = opts.Libbpf170 || opts.BaseTypedefsUnmatched
+	d.jobs = opts.Jobs
+	if d.jobs <= 0 {
+		d.jobs = runtime.GOMAXPROCS(0)
+	}
 	if err := d.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -246,6 +258,7 @@ type deduper struct {
 	table  *table       // signature hash -> canonical types
 	stack  []uint32     // scratch for resolved FUNC_PROTO parameters (used as a stack)
 	v170   bool         // Options.Libbpf170
+	jobs   int          // Options.Jobs, resolved
 
 	validated uint32 // IDs below it were checked by PrepareBase (1: none)
 
@@ -353,7 +366,12 @@ func (d *deduper) errorf(id uint32, format string, args ...any) error {
 // DATASECs (never merged) map to themselves, all others are not processed. (Kinds
 // are known: a Table holds no other.)
 func (d *deduper) validate() error {
-	for id := d.validated; id < d.n; id++ {
+	rs := d.split(d.validated, d.n)
+	return d.parallel(len(rs), func(i int) error { return d.validateRange(rs[i][0], rs[i][1]) })
+}
+
+func (d *deduper) validateRange(lo, hi uint32) error {
+	for id := lo; id < hi; id++ {
 		t := d.typ(id)
 		limit := d.n
 		if id < d.first {
@@ -386,6 +404,46 @@ func (d *deduper) validate() error {
 						i, name, m, limit-1)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// split divides the IDs [lo, hi) into consecutive ranges: one, or when there are
+// many types, a few per job.
+func (d *deduper) split(lo, hi uint32) [][2]uint32 {
+	const minRange = 1 << 16
+	span := uint64(hi - lo)
+	if d.jobs <= 1 || span < 2*minRange {
+		return [][2]uint32{{lo, hi}}
+	}
+	k := min(uint64(4*d.jobs), span/minRange)
+	rs := make([][2]uint32, k)
+	for i := range rs {
+		rs[i] = [2]uint32{lo + uint32(span*uint64(i)/k), lo + uint32(span*uint64(i+1)/k)}
+	}
+	return rs
+}
+
+// parallel calls fn(i) for each i in [0, n), d.jobs at a time, and returns the
+// error of the lowest i that failed. Each call must write only what its i owns.
+func (d *deduper) parallel(n int, fn func(i int) error) error {
+	if n == 1 {
+		return fn(0)
+	}
+	errs := make([]error, n)
+	var g errgroup.Group
+	g.SetLimit(d.jobs)
+	for i := range n {
+		g.Go(func() error {
+			errs[i] = fn(i)
+			return nil
+		})
+	}
+	g.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -949,15 +1007,36 @@ func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 	for id := uint32(1); id < d.first; id++ {
 		newID[id] = id
 	}
-	next := d.first
-	nmembers := 0
-	for id := d.first; id < d.n; id++ {
-		if d.canon[id] == id {
-			newID[id] = next
-			next++
-			nmembers += d.typ(id).vlen()
+	// The canonical types are numbered in ID order: each range of IDs counts its
+	// own, then numbers them from the sum of the counts before it.
+	rs := d.split(d.first, d.n)
+	counts, members := make([]uint32, len(rs)), make([]int, len(rs))
+	d.parallel(len(rs), func(i int) error {
+		for id := rs[i][0]; id < rs[i][1]; id++ {
+			if d.canon[id] == id {
+				counts[i]++
+				members[i] += d.typ(id).vlen()
+			}
 		}
+		return nil
+	})
+	next, nmembers := d.first, 0
+	for i := range rs {
+		first := next
+		next += counts[i]
+		nmembers += members[i]
+		counts[i] = first
 	}
+	d.parallel(len(rs), func(i int) error {
+		next := counts[i]
+		for id := rs[i][0]; id < rs[i][1]; id++ {
+			if d.canon[id] == id {
+				newID[id] = next
+				next++
+			}
+		}
+		return nil
+	})
 	var bad uint32
 	remap := func(from uint32, ref btf.TypeID) btf.TypeID {
 		if ref == 0 {
@@ -993,8 +1072,21 @@ func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 		}
 	}
 	ids := hugepage.Make[btf.TypeID](int(d.n-d.first), int(d.n-d.first))
-	for i := range ids {
-		ids[i] = remap(d.first+uint32(i), btf.TypeID(d.first+uint32(i)))
+	bads := make([]uint32, len(rs)) // by range: the first type without an output ID
+	d.parallel(len(rs), func(i int) error {
+		for id := rs[i][0]; id < rs[i][1]; id++ {
+			r := newID[d.resolve(id)]
+			if r == 0 && bads[i] == 0 {
+				bads[i] = id
+			}
+			ids[id-d.first] = btf.TypeID(r)
+		}
+		return nil
+	})
+	for _, b := range bads {
+		if bad == 0 {
+			bad = b
+		}
 	}
 	if bad != 0 {
 		return nil, nil, fmt.Errorf("dedup: internal error: type [%d] has no canonical type after deduplication", bad)

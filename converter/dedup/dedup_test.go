@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -1073,6 +1074,44 @@ func TestTable(t *testing.T) {
 		}
 		if tb.first(12345) != 0 {
 			t.Fatal("found an absent hash")
+		}
+	}
+}
+
+// Validation and numbering split a large input into ranges worked on in parallel:
+// the output, the ID map and the error reported do not depend on how many.
+func TestJobs(t *testing.T) {
+	const n = 300_000 // types: several ranges
+	var types []btf.Type
+	for i := 0; len(types) < n; i++ {
+		types = append(types, intT(fmt.Sprintf("i%d", i%1000), 4), ptr(btf.TypeID(len(types)+1)))
+	}
+	in := spec(types...)
+	first, firstIDs, err := Dedup(in, Options{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Types) != 2000 {
+		t.Fatalf("%d types after dedup, want 2000", len(first.Types))
+	}
+	for _, jobs := range []int{2, 3, 8} {
+		got, ids, err := Dedup(in, Options{Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dump(got) != dump(first) || !slices.Equal(ids, firstIDs) {
+			t.Fatalf("Jobs %d: output differs from Jobs 1", jobs)
+		}
+	}
+
+	// Two bad references in different ranges: the first is reported.
+	bad := slices.Clone(types)
+	bad[250_001] = ptr(n + 7)
+	bad[150_001] = ptr(n + 9)
+	for _, jobs := range []int{1, 2, 8} {
+		_, _, err := Dedup(spec(bad...), Options{Jobs: jobs})
+		if want := fmt.Sprintf("type [150002] PTR '': malformed BTF: references type [%d]", n+9); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Jobs %d: got %v, want %q", jobs, err, want)
 		}
 	}
 }

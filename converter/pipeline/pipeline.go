@@ -165,6 +165,9 @@ func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Opt
 	if opts.Finalize.Jobs == 0 {
 		opts.Finalize.Jobs = jobs
 	}
+	if opts.Dedup.Jobs == 0 {
+		opts.Dedup.Jobs = jobs
+	}
 	return Merge(shards, img, base, opts)
 }
 

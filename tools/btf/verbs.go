@@ -115,7 +115,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	out := fs.String("o", "", "output `file` (raw BTF)")
 	elfPath := fs.String("elf", "", "the linked `ELF` the shards' objects went into: finalize against its symbol table")
 	base := fs.String("base", "", "write split BTF on this base BTF `file` (raw, or an ELF with .BTF: vmlinux for a module)")
-	jobs := fs.Int("j", runtime.NumCPU(), "number of shard files read, and shards combined, in parallel")
+	jobs := fs.Int("j", runtime.NumCPU(), "number of shard files read, and shards combined, in parallel (also the goroutines of the dedup's per-type passes)")
 	elfOut := addELFOutFlag(fs)
 	baseOut := addBaseOutFlag(fs)
 	conv := addConvertFlags(fs)
@@ -142,7 +142,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if err := checkDistillFlags("merge", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
-	opts.Finalize.Jobs = *jobs
+	opts.Finalize.Jobs, opts.Dedup.Jobs = *jobs, *jobs
 	shards, img, order, err := pipeline.MergeInputs(pos, *elfPath, *jobs)
 	if err != nil {
 		return err
