@@ -6,10 +6,9 @@ import (
 	"runtime"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/internal/hugepage"
+	"github.com/rules-btf/rules_btf/internal/parallel"
 )
 
 // Options configures Dedup. libbpf's own options (the .BTF.ext to update, a forced
@@ -425,29 +424,8 @@ func (d *deduper) split(lo, hi uint32) [][2]uint32 {
 	return rs
 }
 
-// parallel calls fn(i) for each i in [0, n), d.jobs at a time, and returns the
-// error of the lowest i that failed. Each call must write only what its i owns.
-func (d *deduper) parallel(n int, fn func(i int) error) error {
-	if n == 1 {
-		return fn(0)
-	}
-	errs := make([]error, n)
-	var g errgroup.Group
-	g.SetLimit(d.jobs)
-	for i := range n {
-		g.Go(func() error {
-			errs[i] = fn(i)
-			return nil
-		})
-	}
-	g.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// parallel calls fn(i) for each i in [0, n), d.jobs at a time (parallel.Each).
+func (d *deduper) parallel(n int, fn func(i int) error) error { return parallel.Each(n, d.jobs, fn) }
 
 // mapped reports whether id has a canonical type (possibly itself).
 func (d *deduper) mapped(id uint32) bool { return d.canon[id] <= maxTypes }

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"slices"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/parallel"
 )
 
 // ErrInput marks a shard that contradicts itself (a candidate naming a type that
@@ -333,22 +332,7 @@ func (c *combiner) patchShards() error {
 // parallel calls fn for every shard, opts.Jobs at a time, and returns the error of
 // the first shard (in shard order) that failed, whichever failed first.
 func (c *combiner) parallel(fn func(sc *shardCtx) error) error {
-	errs := make([]error, len(c.shards))
-	var g errgroup.Group
-	g.SetLimit(c.opts.jobs())
-	for i, sc := range c.shards {
-		g.Go(func() error {
-			errs[i] = fn(sc)
-			return nil
-		})
-	}
-	g.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return parallel.Each(len(c.shards), c.opts.Jobs, func(i int) error { return fn(c.shards[i]) })
 }
 
 // emit adds t to the result and returns its ID; the first error (a type with no

@@ -1,9 +1,6 @@
 package finalize
 
-import (
-	"fmt"
-	"runtime"
-)
+import "fmt"
 
 // Compat selects whose function and variable policy Combine reproduces.
 type Compat int
@@ -70,13 +67,6 @@ type Options struct {
 	// Jobs is how many shards Combine works on at a time (0: runtime.GOMAXPROCS).
 	// The result does not depend on it.
 	Jobs int
-}
-
-func (o Options) jobs() int {
-	if o.Jobs > 0 {
-		return o.Jobs
-	}
-	return runtime.GOMAXPROCS(0)
 }
 
 func (o Options) validate() error {
