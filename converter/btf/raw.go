@@ -34,6 +34,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
 const (
@@ -200,9 +202,9 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	if uint64(spec.FirstID)+uint64(ntypes) > 1<<32 {
 		return nil, p.errorf(0, typeStart, "%d types on top of %d exceed the 32-bit type ID space", ntypes, spec.FirstID-1)
 	}
-	p.marena = make([]Member, nmembers)
-	spec.Types = make([]Type, ntypes)
-	offsets := make([]int, ntypes) // of each record, for errors
+	p.marena = hugepage.Make[Member](nmembers, nmembers)
+	spec.Types = hugepage.Make[Type](ntypes, ntypes)
+	offsets := hugepage.Make[int](ntypes, ntypes) // of each record, for errors
 	off := typeStart
 	for i := range spec.Types {
 		n, err := p.decodeType(&spec.Types[i], raw[off:typeStart+len(types)], spec.FirstID+TypeID(i), off)
