@@ -27,6 +27,11 @@ type stringTable struct {
 	frozen bool      // parsed: add finds, never appends
 	once   sync.Once // builds index for parsed tables
 	index  strIndex  // first offset of every string starting a NUL-terminated run
+
+	// region, if set (Table.InternFrom), is a string section that names often
+	// alias: such a name is found by its position there (at), not by content.
+	region []byte
+	at     posIndex
 }
 
 // newParsedTable returns the table for data, a string section read from raw BTF whose
@@ -114,6 +119,26 @@ func (t *stringTable) add(s string) (uint32, error) {
 	if s == "" {
 		return 0, nil // every root table starts with it; split tables continue one
 	}
+	if t.region != nil {
+		// A name that is a whole NUL-terminated string of the region is that
+		// string wherever it is met: its position identifies it.
+		pos := uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(unsafe.SliceData(t.region)))
+		if pos < uintptr(len(t.region)) && uintptr(len(t.region))-pos > uintptr(len(s)) && t.region[pos+uintptr(len(s))] == 0 {
+			if off, ok := t.at.get(uint32(pos)); ok {
+				return off, nil
+			}
+			off, err := t.addContent(s)
+			if err == nil {
+				t.at.put(uint32(pos), off)
+			}
+			return off, err
+		}
+	}
+	return t.addContent(s)
+}
+
+// addContent is add, looking s up by its content.
+func (t *stringTable) addContent(s string) (uint32, error) {
 	h := hashString(s)
 	if off, ok := t.parent.find(s, h); ok {
 		return off, nil
@@ -211,3 +236,56 @@ func (x *strIndex) reserve(data []byte) {
 // maxStringsLen bounds the combined string space: name offsets are 32 bits and the
 // kernel limits BTF to well below this (BTF_MAX_NAME_OFFSET is 0xffffff).
 const maxStringsLen = 1<<32 - 1
+
+// posIndex maps positions in a string section to string offsets: open
+// addressing with linear probing over position+1 << 32 | offset (0: empty).
+type posIndex struct {
+	slots []uint64
+	used  int
+}
+
+func posHash(pos uint32) uint64 { return uint64(pos) * 0x9e3779b97f4a7c15 }
+
+// get returns the offset recorded for pos.
+func (x *posIndex) get(pos uint32) (uint32, bool) {
+	if x.slots == nil {
+		return 0, false
+	}
+	mask := uint64(len(x.slots) - 1)
+	key := uint64(pos) + 1
+	for i := posHash(pos) >> 32 & mask; ; i = (i + 1) & mask {
+		e := x.slots[i]
+		if e == 0 {
+			return 0, false
+		}
+		if e>>32 == key {
+			return uint32(e), true
+		}
+	}
+}
+
+// put records off for pos, which get did not find.
+func (x *posIndex) put(pos, off uint32) {
+	if 2*(x.used+1) > len(x.slots) {
+		old := x.slots
+		x.slots = make([]uint64, max(1024, 2*len(old)))
+		x.used = 0
+		for _, e := range old {
+			if e != 0 {
+				x.insert(e)
+			}
+		}
+	}
+	x.insert((uint64(pos)+1)<<32 | uint64(off))
+}
+
+func (x *posIndex) insert(e uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for i := posHash(uint32(e>>32-1)) >> 32 & mask; ; i = (i + 1) & mask {
+		if x.slots[i] == 0 {
+			x.slots[i] = e
+			x.used++
+			return
+		}
+	}
+}

@@ -84,6 +84,20 @@ func reserve[E any](s []E, n int) []E {
 	return grown
 }
 
+// InternFrom tells the table that many names it is given alias region, a
+// string section (NUL-terminated strings) that does not change while the table
+// is built, such as a DWARF .debug_str: a name that is a whole string of region
+// is then looked up by its position there, an integer, where other names are
+// hashed and compared. The table's contents do not depend on it. InternFrom(nil)
+// forgets the region and the positions, which the table otherwise keeps.
+func (t *Table) InternFrom(region []byte) {
+	if uint64(len(region)) >= 1<<32-1 {
+		region = nil // positions are 32-bit
+	}
+	t.strs.region = region
+	t.strs.at = posIndex{}
+}
+
 // Len is the number of types.
 func (t *Table) Len() int { return len(t.offs) }
 

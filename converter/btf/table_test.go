@@ -1,12 +1,14 @@
 package btf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // specRefs lists every reference of every type of s, as ForEachRef visits them.
@@ -414,5 +416,55 @@ func TestCopierPatch(t *testing.T) {
 	}
 	if err := NewCopier(NewTable(), patched).InternNames(); err != nil {
 		t.Errorf("InternNames from a standalone table: %v", err)
+	}
+}
+
+// A table told that names alias a string section (InternFrom) finds them by
+// position, and holds what it holds without: a prefix of a section string, a
+// string of the section met again, a copy of one, a name from elsewhere.
+func TestInternFrom(t *testing.T) {
+	region := []byte("\x00foo.isra.0\x00bar\x00foo\x00")
+	at := func(off, n int) string { return unsafe.String(&region[off], n) }
+	names := []string{
+		at(1, 10), // "foo.isra.0"
+		at(1, 3),  // "foo", a prefix: not a whole string of region
+		at(12, 3), // "bar"
+		at(16, 3), // "foo" again, a whole string elsewhere in region
+		"bar",     // a copy
+		at(12, 3),
+		at(1, 10),
+		"baz", // not in region
+	}
+	plain, from := NewTable(), NewTable()
+	from.InternFrom(region)
+	for _, tab := range []*Table{plain, from} {
+		for _, n := range names {
+			if _, err := tab.Add(&Type{Kind: KindFwd, Name: n}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	from.InternFrom(nil)
+	ps, pr := plain.Sections()
+	fs, fr := from.Sections()
+	if !bytes.Equal(ps, fs) || !bytes.Equal(pr, fr) {
+		t.Errorf("InternFrom changed the table:\nstrings %q\nwant    %q", fs, ps)
+	}
+	for i, n := range names {
+		if got := from.Type(TypeID(i + 1)).Name; got != n {
+			t.Errorf("type %d named %q, want %q", i+1, got, n)
+		}
+	}
+	var x posIndex
+	for pos := range uint32(5000) {
+		if _, ok := x.get(pos * 7); ok {
+			t.Fatalf("position %d found before it was put", pos*7)
+		}
+		x.put(pos*7, pos)
+	}
+	for pos := range uint32(5000) {
+		if off, ok := x.get(pos * 7); !ok || off != pos {
+			t.Fatalf("position %d: %d, %v", pos*7, off, ok)
+		}
 	}
 }

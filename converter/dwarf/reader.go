@@ -1,6 +1,7 @@
 package dwarf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -668,10 +669,8 @@ func (d *Data) Str(ref StrRef) ([]byte, error) {
 		return nil, fmt.Errorf("%w: string offset %#x out of section (size %#x)", ErrFormat, ref.Off, len(sec))
 	}
 	s := sec[ref.Off:]
-	for i, c := range s {
-		if c == 0 {
-			return s[:i:i], nil
-		}
+	if i := bytes.IndexByte(s, 0); i >= 0 {
+		return s[:i:i], nil
 	}
 	return nil, fmt.Errorf("%w: unterminated string at %#x", ErrFormat, ref.Off)
 }

@@ -248,6 +248,9 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		abi:     abiOf(f.Machine),
 		buffers: bufferPool.Get().(*buffers),
 	}
+	// Names from .debug_str alias it: the table finds them by position.
+	e.shard.Types.InternFrom(sec.Str)
+	defer e.shard.Types.InternFrom(nil)
 	defer func() {
 		if e.buffers != nil {
 			e.buffers.release()
