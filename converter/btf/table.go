@@ -140,6 +140,15 @@ func (t *Table) Record(id TypeID) []byte {
 	return recs[start : start+uint32(recordSize(Kind(info>>24&0x1f), int(info&0xffff)))]
 }
 
+// RecordFrom returns the record section holding type id's record from that
+// record on: the record, then whatever follows it. It is Record for a reader
+// that sizes the record by its header (kind and vlen) and reads millions of them,
+// as the dedup does. It aliases the table.
+func (t *Table) RecordFrom(id TypeID) []byte {
+	recs, start := t.at(id)
+	return recs[start:]
+}
+
 // at returns the record section holding type id's record and its offset there.
 func (t *Table) at(id TypeID) ([]byte, uint32) {
 	i := id - t.first

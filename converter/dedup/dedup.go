@@ -324,12 +324,12 @@ func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper
 // typ returns the record of type id.
 func (d *deduper) typ(id uint32) rec {
 	if id >= d.first {
-		return rec(d.local.Record(btf.TypeID(id)))
+		return rec(d.local.RecordFrom(btf.TypeID(id)))
 	}
 	if id == 0 {
 		return voidRec
 	}
-	return rec(d.tableOf(id).Record(btf.TypeID(id))) // validate keeps references below d.n
+	return rec(d.tableOf(id).RecordFrom(btf.TypeID(id))) // validate keeps references below d.n
 }
 
 // tableOf returns the Table holding type id (not void), nil past the last.

@@ -66,7 +66,7 @@ func hashEnum(t rec) uint64 { return mix(0x656e756d, uint64(t.name())) }
 
 // equalEnum compares two enums of the same kind with their values, which the
 // records hold as the wire format does (32 bits for ENUM).
-func equalEnum(a, b rec) bool { return equalCommon(a, b) && bytes.Equal(a.tail(), b.tail()) }
+func equalEnum(a, b rec) bool { return equalCommon(a, b) && bytes.Equal(a.members(), b.members()) }
 
 func isEnumFwd(t rec) bool { return t.kind().IsEnum() && t.vlen() == 0 }
 

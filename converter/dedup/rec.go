@@ -7,7 +7,9 @@ import (
 )
 
 // rec is one type as the dedup reads it: its wire record (struct btf_type and its
-// kind's tail, include/uapi/linux/btf.h), little-endian, as a btf.Table holds it.
+// kind's tail, include/uapi/linux/btf.h), little-endian, as a btf.Table holds it,
+// perhaps followed by other records (btf.Table.RecordFrom): its size is read from
+// its header, by the accessors that need it.
 // Names are offsets into one string section in which equal names have equal
 // offsets (btf.Table interns them), so the dedup compares and hashes names as
 // integers, as libbpf does after deduplicating strings.
@@ -51,8 +53,8 @@ func (r rec) nelems() uint32 { return r.u32(20) } // ARRAY
 // (component index).
 func (r rec) extra() uint32 { return r.u32(12) }
 
-// tail is the kind-specific part after struct btf_type.
-func (r rec) tail() []byte { return r[12:] }
+// members is the part after struct btf_type of the kinds with members.
+func (r rec) members() []byte { return r[12 : 12+r.vlen()*r.stride()] }
 
 // stride is the size of one member record.
 func (r rec) stride() int {
