@@ -5,8 +5,10 @@ import (
 	godwarf "debug/dwarf"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rules-btf/rules_btf/converter/dwarf"
@@ -295,5 +297,50 @@ func TestLTOAgainstDebugDWARF(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			compare(t, filepath.Join("..", "..", "tools", "btf", "testdata", "lto", name), all)
 		})
+	}
+}
+
+// Unit headers read through Sections.InfoReader are the ones read from Info; a
+// truncated or failing reader is a located error, as a truncated Info is.
+func TestInfoReader(t *testing.T) {
+	paths := []string{filepath.Join("..", "encode", "testdata", "types.exec")}
+	if _, err := os.Stat(vmlinux); err == nil && !testing.Short() {
+		paths = append(paths, vmlinux)
+	}
+	for _, path := range paths {
+		f, d := open(t, path)
+		s, err := f.DWARF()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.InfoReader == nil {
+			t.Fatalf("%s: no InfoReader for an executable's .debug_info", path)
+		}
+		withReader := *d.Sections()
+		withReader.InfoReader = s.InfoReader
+		d2, err := dwarf.New(withReader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(d.Units(), d2.Units()) {
+			t.Errorf("%s: units read through InfoReader differ", path)
+		}
+	}
+
+	_, d := open(t, filepath.Join("..", "encode", "testdata", "types.dwarf5.o"))
+	s := *d.Sections()
+	for cut := 1; cut < len(s.Info); cut += 5 {
+		s2 := s
+		s2.Info = s.Info[:cut]
+		_, want := dwarf.New(s2)
+		s2.InfoReader = bytes.NewReader(s.Info[:cut])
+		if _, err := dwarf.New(s2); fmt.Sprint(err) != fmt.Sprint(want) {
+			t.Fatalf("cut %d: %v, from Info %v", cut, err, want)
+		}
+	}
+	s.InfoReader = bytes.NewReader(nil) // shorter than Info
+	var de *dwarf.DecodeError
+	if _, err := dwarf.New(s); !errors.As(err, &de) || de.Offset != 0 {
+		t.Errorf("failing InfoReader: %v", err)
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+
+	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
 // ErrFormat is wrapped by every error about malformed input.
@@ -91,6 +93,7 @@ type File struct {
 	Sections  []*Section
 
 	mapped []byte
+	file   *os.File // the mapped file, open until Close (nil: in memory)
 	ef     *elf.File
 
 	symOnce sync.Once
@@ -108,7 +111,11 @@ func Open(path string) (f *File, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer fd.Close()
+	defer func() {
+		if err != nil {
+			fd.Close()
+		}
+	}()
 	st, err := fd.Stat()
 	if err != nil {
 		return nil, err
@@ -129,6 +136,7 @@ func Open(path string) (f *File, err error) {
 		syscall.Munmap(data)
 		return nil, err
 	}
+	f.file = fd
 	return f, nil
 }
 
@@ -190,6 +198,12 @@ func (f *File) Close() error {
 	}
 	err := syscall.Munmap(f.mapped)
 	f.mapped = nil
+	if f.file != nil {
+		if cerr := f.file.Close(); err == nil {
+			err = cerr
+		}
+		f.file = nil
+	}
 	return err
 }
 
@@ -303,6 +317,12 @@ type DWARF struct {
 	Ranges, Rnglists, Loc, Loclists              []byte
 	ByteOrder                                    binary.ByteOrder
 
+	// InfoReader reads Info from the file, where Info is the file's own bytes
+	// (mapped, not relocated or decompressed); else it is nil. Reading a few
+	// bytes here and there through it (unit headers) costs a system call each,
+	// where touching the mapping costs a page fault each. Valid until Close.
+	InfoReader io.ReaderAt
+
 	// relocs maps, for ET_REL objects, offsets in .debug_info and .debug_addr that
 	// received an address relocation to the index of the section the relocation's
 	// symbol is defined in. Sorted by offset.
@@ -365,10 +385,13 @@ func (f *File) loadDWARF() (*DWARF, error) {
 			}
 		}
 		*dst[i] = data
+		if name == ".debug_info" && f.file != nil && f.Type != elf.ET_REL && s.Flags&elf.SHF_COMPRESSED == 0 {
+			d.InfoReader = io.NewSectionReader(f.file, int64(s.Offset), int64(s.Size))
+		}
 	}
 	// The string sections are copied out of the mapping: names decoded from
 	// DWARF may then alias them (see the DWARF type) and outlive the File.
-	d.Str, d.LineStr = bytes.Clone(d.Str), bytes.Clone(d.LineStr)
+	d.Str, d.LineStr = clone(d.Str), clone(d.LineStr)
 	return d, nil
 }
 
@@ -385,4 +408,15 @@ func (d *DWARF) lookup(ts []relocTarget, off uint64) string {
 		return d.sections[ts[i].shndx].Name
 	}
 	return ""
+}
+
+// clone copies b into Go memory (huge pages if it is large: a vmlinux's .debug_str
+// is megabytes).
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	c := hugepage.Make[byte](len(b), len(b))
+	copy(c, b)
+	return c
 }

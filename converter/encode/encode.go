@@ -125,7 +125,7 @@ func sections(f *elfobj.File) (*dwarf.Data, *elfobj.DWARF, error) {
 	d, err := dwarf.New(dwarf.Sections{
 		Info: s.Info, Abbrev: s.Abbrev, Str: s.Str, LineStr: s.LineStr, StrOffsets: s.StrOffsets,
 		Addr: s.Addr, Ranges: s.Ranges, Rnglists: s.Rnglists, Loc: s.Loc, Loclists: s.Loclists,
-		ByteOrder: s.ByteOrder,
+		ByteOrder: s.ByteOrder, InfoReader: s.InfoReader,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", f.Path, err)
