@@ -132,6 +132,19 @@ func (t *Table) index(seg uint16, off uint32) {
 	}
 }
 
+// indexRange is index for records at offs of segment seg, in order.
+func (t *Table) indexRange(seg uint16, offs []uint32) {
+	t.offs = append(t.offs, offs...)
+	if t.seg != nil || seg != 0 {
+		if t.seg == nil {
+			t.seg = make([]uint16, len(t.offs)-len(offs), cap(t.offs))
+		}
+		for range offs {
+			t.seg = append(t.seg, seg)
+		}
+	}
+}
+
 // Record returns type id's wire record: struct btf_type and its kind's tail
 // (include/uapi/linux/btf.h), little-endian. It aliases the table.
 func (t *Table) Record(id TypeID) []byte {
@@ -469,7 +482,7 @@ func (c *Copier) Link(id TypeID, remap []TypeID) (TypeID, error) {
 	if err := c.patch(c.src.Record(id), remap, true); err != nil {
 		return 0, err
 	}
-	return c.Append(id)
+	return c.AppendRange(id, id+1)
 }
 
 var errLinkedSource = errors.New("btf: table: cannot link from a table with linked records")
@@ -520,9 +533,9 @@ func (c *Copier) Patch(id TypeID, remap []TypeID) (bool, error) {
 	}
 }
 
-// Append adds the source's record id, rewritten by Patch, to the destination
-// and returns its new ID.
-func (c *Copier) Append(id TypeID) (TypeID, error) {
+// AppendRange adds the source's records [first, end), rewritten by Patch, to the
+// destination, in order, and returns the new ID of the first.
+func (c *Copier) AppendRange(first, end TypeID) (TypeID, error) {
 	if c.src.seg != nil {
 		return 0, errLinkedSource
 	}
@@ -533,8 +546,9 @@ func (c *Copier) Append(id TypeID) (TypeID, error) {
 		c.dst.segs = append(c.dst.segs, c.src.recs)
 		c.seg = uint16(len(c.dst.segs))
 	}
-	c.dst.index(c.seg, c.src.offs[id-c.src.first])
-	return c.dst.NextID() - 1, nil
+	id := c.dst.NextID()
+	c.dst.indexRange(c.seg, c.src.offs[first-c.src.first:end-c.src.first])
+	return id, nil
 }
 
 var errNotInterned = errors.New("btf: table: name not interned")

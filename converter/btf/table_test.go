@@ -380,7 +380,7 @@ func TestCopierPatch(t *testing.T) {
 			if _, err := lns[i].Link(id, remap); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := cps[i].Append(id); err != nil {
+			if _, err := cps[i].AppendRange(id, id+1); err != nil {
 				t.Fatal(err)
 			}
 		}

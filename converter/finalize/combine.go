@@ -200,9 +200,11 @@ func (c *combiner) run() (*btf.Table, error) {
 		sc.remap = make([]btf.TypeID, sc.n+1)
 		c.walk(sc, func(it item) {
 			switch it.kind {
-			case itemType:
-				sc.remap[it.id] = next
-				next++
+			case itemTypes:
+				for id := it.id; id < it.end; id++ {
+					sc.remap[id] = next
+					next++
+				}
 			case itemFunc:
 				next += 1 + btf.TypeID(len(c.declTags(sc.s.Funcs[it.fn].DeclTags)))
 			case itemVar:
@@ -244,8 +246,8 @@ func (c *combiner) run() (*btf.Table, error) {
 				return
 			}
 			switch it.kind {
-			case itemType:
-				err = c.copyType(sc, it.id)
+			case itemTypes:
+				err = c.copyTypes(sc, it.id, it.end)
 			case itemFunc:
 				f := &sc.s.Funcs[it.fn]
 				id := c.emit(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: sc.remap[f.Proto], Linkage: btf.LinkageStatic})
@@ -272,26 +274,38 @@ func (c *combiner) run() (*btf.Table, error) {
 	return c.out, nil
 }
 
-// copyType copies the shard's type id into the result, renumbered; a shard the
-// combiner owns is not copied from but linked: patchShards rewrote its records in
-// place, which the result then refers to (btf.Copier.Append).
-func (c *combiner) copyType(sc *shardCtx, id btf.TypeID) error {
-	var got btf.TypeID
-	var err error
-	switch {
-	case !c.owned:
-		got, err = sc.cp.Copy(id, sc.remap)
-	case len(sc.unpatched) > 0 && sc.unpatched[0] == id:
-		sc.unpatched = sc.unpatched[1:]
-		got, err = sc.cp.Link(id, sc.remap)
-	default:
-		got, err = sc.cp.Append(id)
+// copyTypes copies the shard's types [first, end) into the result, renumbered; a
+// shard the combiner owns is not copied from but linked: patchShards rewrote its
+// records in place, which the result then refers to (btf.Copier.AppendRange).
+func (c *combiner) copyTypes(sc *shardCtx, first, end btf.TypeID) error {
+	if c.owned && (len(sc.unpatched) == 0 || sc.unpatched[0] >= end) {
+		got, err := sc.cp.AppendRange(first, end)
+		if err != nil {
+			return c.typeError(sc, first, err)
+		}
+		if got != sc.remap[first] {
+			return fmt.Errorf("%s: internal error: type %d copied as %d, numbered %d", sc.s.Source, first, got, sc.remap[first])
+		}
+		return nil
 	}
-	if err != nil {
-		return c.typeError(sc, id, err)
-	}
-	if got != sc.remap[id] {
-		return fmt.Errorf("%s: internal error: type %d copied as %d, numbered %d", sc.s.Source, id, got, sc.remap[id])
+	for id := first; id < end; id++ {
+		var got btf.TypeID
+		var err error
+		switch {
+		case !c.owned:
+			got, err = sc.cp.Copy(id, sc.remap)
+		case len(sc.unpatched) > 0 && sc.unpatched[0] == id:
+			sc.unpatched = sc.unpatched[1:]
+			got, err = sc.cp.Link(id, sc.remap)
+		default:
+			got, err = sc.cp.AppendRange(id, id+1)
+		}
+		if err != nil {
+			return c.typeError(sc, id, err)
+		}
+		if got != sc.remap[id] {
+			return fmt.Errorf("%s: internal error: type %d copied as %d, numbered %d", sc.s.Source, id, got, sc.remap[id])
+		}
 	}
 	return nil
 }
@@ -396,26 +410,35 @@ func (c *combiner) prepareTypes(sc *shardCtx) {
 type itemKind uint8
 
 const (
-	itemType itemKind = iota // a type of the shard, id
-	itemFunc                 // a 1.24 FUNC for candidate fn
-	itemVar                  // the VAR vars[v]
+	itemTypes itemKind = iota // the types [id, end) of the shard
+	itemFunc                  // a 1.24 FUNC for candidate fn
+	itemVar                   // the VAR vars[v]
 )
 
 type item struct {
-	kind itemKind
-	id   btf.TypeID
-	fn   int
-	v    int
+	kind    itemKind
+	id, end btf.TypeID
+	fn      int
+	v       int
 }
 
-// walk visits a shard's output in order: its kept types, each 1.24 FUNC after its
-// FUNC_PROTO, each CU's VARs after the CU's last type.
+// walk visits a shard's output in order: its kept types, in runs of consecutive
+// IDs, each 1.24 FUNC after its FUNC_PROTO, each CU's VARs after the CU's last
+// type.
 func (c *combiner) walk(sc *shardCtx, visit func(item)) {
 	n := sc.n
 	fi, cu, vi := 0, 0, 0
+	run := btf.TypeID(0) // the first kept type not visited yet (0: none)
+	flush := func(end btf.TypeID) {
+		if run != 0 {
+			visit(item{kind: itemTypes, id: run, end: end})
+			run = 0
+		}
+	}
 	trailer := func(id btf.TypeID) {
 		for cu < len(sc.cuEnd) && sc.cuEnd[cu] == id {
 			for vi < len(sc.vars) && sc.vars[vi].cu == uint32(cu) {
+				flush(id + 1)
 				visit(item{kind: itemVar, v: vi})
 				vi++
 			}
@@ -424,15 +447,19 @@ func (c *combiner) walk(sc *shardCtx, visit func(item)) {
 	}
 	trailer(0)
 	for id := btf.TypeID(1); id <= n; id++ {
-		if !sc.drop[id] {
-			visit(item{kind: itemType, id: id})
+		if sc.drop[id] {
+			flush(id)
+		} else if run == 0 {
+			run = id
 		}
 		for fi < len(sc.inline) && sc.s.Funcs[sc.inline[fi]].Proto == id {
+			flush(id + 1)
 			visit(item{kind: itemFunc, fn: sc.inline[fi]})
 			fi++
 		}
 		trailer(id)
 	}
+	flush(n + 1)
 	// Only reachable for a shard without CUs, which has no variables.
 	for ; vi < len(sc.vars); vi++ {
 		visit(item{kind: itemVar, v: vi})
