@@ -107,6 +107,18 @@ func (t *Table) NextID() TypeID { return t.first + TypeID(len(t.offs)) }
 // Add appends typ and returns its ID. It fails, adding nothing, if typ has no wire
 // encoding (an unknown kind, too many members, a value that does not fit its field).
 func (t *Table) Add(typ *Type) (TypeID, error) {
+	off, err := t.Stage(typ)
+	if err != nil {
+		return 0, err
+	}
+	return t.Number(off), nil
+}
+
+// Stage encodes typ into the table's records without giving it an ID, and
+// returns where its record is: Number gives it the next ID, later, perhaps after
+// other types were added. It lets a caller build types whose IDs follow types
+// not added yet. A staged record that is never numbered is not part of the table.
+func (t *Table) Stage(typ *Type) (uint32, error) {
 	start := len(t.recs)
 	n := recordSize(typ.Kind, len(typ.Members))
 	if uint64(start)+uint64(n) > 1<<32-1 {
@@ -117,8 +129,15 @@ func (t *Table) Add(typ *Type) (TypeID, error) {
 		t.recs = t.recs[:start]
 		return 0, err
 	}
-	t.index(0, uint32(start))
-	return t.NextID() - 1, nil
+	return uint32(start), nil
+}
+
+// Number gives the staged records at offs (Stage, Copier.Stage) the next IDs, in
+// order, and returns the ID of the first.
+func (t *Table) Number(offs ...uint32) TypeID {
+	id := t.NextID()
+	t.indexRange(0, offs)
+	return id
 }
 
 // index records the next type's record: at off in segment seg.
@@ -457,6 +476,16 @@ func (e *RefError) Error() string { return fmt.Sprintf("refers to type %d, out o
 // replaced by remap[ref] (0, void, stays 0), and returns its new ID. A reference
 // past remap is a *RefError; nothing is added then.
 func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
+	off, err := c.Stage(id, remap)
+	if err != nil {
+		return 0, err
+	}
+	return c.dst.Number(off), nil
+}
+
+// Stage is Copy without numbering: the copy is staged in the destination
+// (Table.Stage), and its offset returned for Table.Number.
+func (c *Copier) Stage(id TypeID, remap []TypeID) (uint32, error) {
 	r := c.src.Record(id)
 	start := len(c.dst.recs)
 	if uint64(start)+uint64(len(r)) > 1<<32-1 {
@@ -467,8 +496,7 @@ func (c *Copier) Copy(id TypeID, remap []TypeID) (TypeID, error) {
 		c.dst.recs = c.dst.recs[:start]
 		return 0, err
 	}
-	c.dst.index(0, uint32(start))
-	return c.dst.NextID() - 1, nil
+	return uint32(start), nil
 }
 
 // Link is Copy without the copy: the destination refers to the source's record,

@@ -468,3 +468,37 @@ func TestInternFrom(t *testing.T) {
 		}
 	}
 }
+
+// A staged type gets its ID when it is numbered, after types added since.
+func TestStage(t *testing.T) {
+	tab := NewTable()
+	off, err := tab.Stage(&Type{Kind: KindPtr, Type: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Len() != 0 {
+		t.Fatalf("a staged type was numbered: %d types", tab.Len())
+	}
+	if id, err := tab.Add(&Type{Kind: KindInt, Name: "int", Size: 4, IntBits: 32}); err != nil || id != 1 {
+		t.Fatalf("Add: %d, %v", id, err)
+	}
+	src := MustTableOf(allKinds())
+	cp := NewCopier(tab, src)
+	remap := make([]TypeID, src.NextID())
+	for i := range remap {
+		remap[i] = TypeID(i)
+	}
+	off2, err := cp.Stage(3, remap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := tab.Number(off, off2); id != 2 || tab.Len() != 3 {
+		t.Fatalf("Number: first ID %d, %d types", id, tab.Len())
+	}
+	if got := tab.Type(2); got.Kind != KindPtr || got.Type != 2 {
+		t.Errorf("type 2 is %+v", got)
+	}
+	if got, want := tab.Type(3), src.Type(3); !reflect.DeepEqual(got, want) {
+		t.Errorf("type 3 is %+v, want %+v", got, want)
+	}
+}

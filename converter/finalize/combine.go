@@ -212,17 +212,9 @@ func (c *combiner) run() (*btf.Table, error) {
 			}
 		})
 	}
-	// The 1.32 FUNCs come after all shards' types, each with a copy of its
-	// FUNC_PROTO: they are built first, into a Spec of their own that continues
-	// at next, since pass 2 may release the shards' types.
-	tailSpec := &btf.Spec{FirstID: next, Types: make([]btf.Type, 0, c.tailTypes(tail))}
-	for _, r := range tail {
-		if err := c.addTailFunc(tailSpec, r); err != nil {
-			return nil, err
-		}
-	}
+	ntail := c.tailTypes(tail)
 	c.out = btf.NewTable()
-	nrecs, ntypes := 0, int(next-1)+len(tailSpec.Types)+len(c.img.Sections)
+	nrecs, ntypes := 0, int(next-1)+ntail+len(c.img.Sections)
 	if !c.owned {
 		for _, sc := range c.shards {
 			_, recs := sc.s.Types.Sections()
@@ -233,6 +225,16 @@ func (c *combiner) run() (*btf.Table, error) {
 	c.out.Reserve(ntypes, nrecs+(ntypes-int(next-1))*16)
 	for _, sc := range c.shards {
 		sc.cp = btf.NewCopier(c.out, sc.s.Types)
+	}
+	// The 1.32 FUNCs come after all shards' types, each with a copy of its
+	// FUNC_PROTO: their records are staged first, from the shards' records as
+	// they are, which patchShards then rewrites, and numbered after pass 2.
+	tailOffs := make([]uint32, 0, ntail)
+	for _, r := range tail {
+		var err error
+		if tailOffs, err = c.stageTailFunc(tailOffs, next, r); err != nil {
+			return nil, err
+		}
 	}
 	if c.owned {
 		if err := c.patchShards(); err != nil {
@@ -264,8 +266,8 @@ func (c *combiner) run() (*btf.Table, error) {
 			sc.remap, sc.drop, sc.cp, sc.unpatched = nil, nil, nil, nil
 		}
 	}
-	for i := range tailSpec.Types {
-		c.emit(tailSpec.Types[i])
+	if first := c.out.Number(tailOffs...); first != next {
+		return nil, fmt.Errorf("internal error: the 1.32 FUNCs start at type %d, numbered from %d", first, next)
 	}
 	c.addDatasecs()
 	if c.err != nil {
@@ -475,31 +477,38 @@ func (c *combiner) addVar(sc *shardCtx, v *varOut) {
 	c.secEntries[v.sec] = append(c.secEntries[v.sec], btf.Member{Type: id, Offset: v.off, Size: v.size})
 }
 
-// addTailFunc emits a 1.32 FUNC with a fresh copy of its FUNC_PROTO into out.
-func (c *combiner) addTailFunc(out *btf.Spec, r candRef) error {
+// stageTailFunc stages a 1.32 FUNC, with a fresh copy of its FUNC_PROTO, in the
+// result (btf.Table.Stage), after the tail types staged at offs, the first of
+// which will be type first; it returns offs with the new ones appended.
+func (c *combiner) stageTailFunc(offs []uint32, first btf.TypeID, r candRef) ([]uint32, error) {
 	sc := c.shards[r.shard]
 	f := &sc.s.Funcs[r.fn]
-	proto := sc.s.Types.Type(f.Proto) // a copy: its members are renumbered here
-	t := btf.Type{Kind: btf.KindFuncProto, Type: sc.remap[proto.Type], Members: proto.Members}
-	for i := range t.Members {
-		ref := t.Members[i].Type
-		if int(ref) >= len(sc.remap) {
-			return fmt.Errorf("%s: %w: FUNC_PROTO %d of %q refers to type %d, out of range", sc.s.Source, ErrInput, f.Proto, f.Name, ref)
+	pid := first + btf.TypeID(len(offs))
+	off, err := sc.cp.Stage(f.Proto, sc.remap)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: FUNC_PROTO %d of %q %v", sc.s.Source, ErrInput, f.Proto, f.Name, err)
+	}
+	offs = append(offs, off)
+	stage := func(t btf.Type) btf.TypeID {
+		id := first + btf.TypeID(len(offs))
+		off, err := c.out.Stage(&t)
+		if err != nil && c.err == nil {
+			c.err = fmt.Errorf("type %d (%v %q): %w", id, t.Kind, t.Name, err)
 		}
-		t.Members[i].Type = sc.remap[ref]
+		offs = append(offs, off)
+		return id
 	}
-	if int(proto.Type) >= len(sc.remap) {
-		return fmt.Errorf("%s: %w: FUNC_PROTO %d of %q returns type %d, out of range", sc.s.Source, ErrInput, f.Proto, f.Name, proto.Type)
-	}
-	pid := out.Add(t)
 	// The FUNC is named after the ELF function (the name before any '.'), which
 	// is the DWARF name it was found by.
-	id := out.Add(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
-	c.addDeclTags(out.Add, id, f.DeclTags)
+	id := stage(btf.Type{Name: f.Name, Kind: btf.KindFunc, Type: pid, Linkage: btf.LinkageStatic})
+	c.addDeclTags(stage, id, f.DeclTags)
 	for _, tag := range c.kfuncTags(f.Name) {
-		out.Add(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
+		stage(btf.Type{Name: tag.Value, Kind: btf.KindDeclTag, Type: id, ComponentIdx: tag.Component})
 	}
-	return nil
+	if c.err != nil {
+		return nil, c.err
+	}
+	return offs, nil
 }
 
 // declTags are the btf_decl_tag annotations to emit: none with SkipDeclTags.
@@ -536,7 +545,7 @@ func (c *combiner) addDatasecs() {
 	}
 }
 
-// tailTypes is how many types addTailFunc adds for tail.
+// tailTypes is how many types stageTailFunc stages for tail.
 func (c *combiner) tailTypes(tail []candRef) int {
 	n := 0
 	for _, r := range tail {
