@@ -89,7 +89,11 @@ func (c *combiner) selectFuncs132() []candRef {
 		// fallback (external functions, first in link order per name).
 		return c.selectExternalFallback()
 	}
-	var states []funcState
+	n := 0
+	for _, sc := range c.shards {
+		n += len(sc.s.Funcs)
+	}
+	states := make([]funcState, 0, n)
 	for si, sc := range c.shards {
 		for fi := range sc.s.Funcs {
 			f := &sc.s.Funcs[fi]
@@ -123,9 +127,19 @@ func (c *combiner) selectFuncs132() []candRef {
 			states = append(states, st)
 		}
 	}
-	// pahole sorts with qsort by name; stable here, so a name's states stay in link
-	// order (glibc <= 2.36 merge sort gives the same).
-	slices.SortStableFunc(states, func(a, b funcState) int { return cmp.Compare(a.elf.name, b.elf.name) })
+	// pahole sorts with qsort by name; stably here, so a name's states stay in link
+	// order (glibc <= 2.36 merge sort gives the same). The states were appended in
+	// link order: that order breaks ties, which makes an unstable sort stable (and
+	// sorting a hundred thousand states several times faster).
+	slices.SortFunc(states, func(a, b funcState) int {
+		if a.elf != b.elf { // one per name
+			return cmp.Compare(a.elf.name, b.elf.name)
+		}
+		if a.ref.shard != b.ref.shard {
+			return cmp.Compare(a.ref.shard, b.ref.shard)
+		}
+		return cmp.Compare(a.ref.fn, b.ref.fn)
+	})
 
 	var sel []candRef
 	for i := 0; i < len(states); {
