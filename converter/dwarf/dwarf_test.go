@@ -344,3 +344,19 @@ func TestInfoReader(t *testing.T) {
 		t.Errorf("failing InfoReader: %v", err)
 	}
 }
+
+// Released .debug_info pages are read again from the file, unchanged.
+func TestReleaseInfo(t *testing.T) {
+	f, _ := open(t, filepath.Join("..", "encode", "testdata", "types.exec"))
+	s, err := f.DWARF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(s.Info)
+	s.ReleaseInfo(0, uint64(len(s.Info)))
+	s.ReleaseInfo(5, 3)                      // empty
+	s.ReleaseInfo(0, uint64(len(s.Info))+99) // past the end: ignored
+	if !bytes.Equal(s.Info, want) {
+		t.Error(".debug_info changed after ReleaseInfo")
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"sort"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
@@ -393,6 +394,27 @@ func (f *File) loadDWARF() (*DWARF, error) {
 	// DWARF may then alias them (see the DWARF type) and outlive the File.
 	d.Str, d.LineStr = clone(d.Str), clone(d.LineStr)
 	return d, nil
+}
+
+// ReleaseInfo tells the mapping that the bytes [off, end) of Info will not be
+// read again soon: their pages are dropped from the process (they stay in the
+// page cache, and reading them again maps them again). A vmlinux's .debug_info
+// is 160 MB that a converter reads once, range by range; released, it does not
+// add to the peak memory of the stages after the encoder. A no-op where Info is
+// not the file's mapping.
+func (d *DWARF) ReleaseInfo(off, end uint64) {
+	if d.InfoReader == nil || end > uint64(len(d.Info)) || off >= end {
+		return
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(d.Info)))
+	page := uintptr(os.Getpagesize())
+	lo := (base + uintptr(off) + page - 1) &^ (page - 1)
+	hi := (base + uintptr(end)) &^ (page - 1)
+	if lo >= hi {
+		return
+	}
+	b := d.Info[lo-base : hi-base]
+	_ = syscall.Madvise(b, syscall.MADV_DONTNEED) // advice: an error changes nothing
 }
 
 // InfoSection returns the name of the section that the address stored at offset

@@ -288,5 +288,10 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
 	}
+	if first < last {
+		// The shard holds no reference into .debug_info: its DIEs of these
+		// units are not read again.
+		sec.ReleaseInfo(units[first].Offset, units[last-1].End)
+	}
 	return e.shard, nil
 }
