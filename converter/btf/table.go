@@ -455,7 +455,9 @@ func MustTableOf(s *Spec) *Table {
 // references, renumbered by the caller, and their names, re-based into the
 // destination's string section: no decoding, and each distinct name of the source
 // interned once (a merge copies millions of types from a few shards). Link does
-// not even copy.
+// not even copy; Patch and AppendRange are its two halves, so that Copiers from
+// several sources to one destination can rewrite their records concurrently and
+// then append them in order.
 type Copier struct {
 	dst, src *Table
 	names    []uint32 // by source name offset: destination offset + 1; 0: not seen
