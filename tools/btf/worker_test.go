@@ -143,3 +143,62 @@ func TestWorkerBadStream(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// BtfConvert actions run in workers too: shard requests, the verb in the params
+// file as Bazel writes it, give the bytes of one-shot runs, request after request.
+func TestWorkerShard(t *testing.T) {
+	dir := t.TempDir()
+	objs, bin := buildExample(t, dir)
+	type job struct{ src, cus string }
+	jobs := []job{{objs[0], ""}, {bin, "1/2"}, {objs[1], ""}, {bin, "2/2"}, {objs[0], ""}}
+	want := make([][]byte, len(jobs))
+	args := func(j job, out string) []string {
+		a := []string{"shard", "-o", out}
+		if j.cus != "" {
+			a = append(a, "--cus", j.cus)
+		}
+		return append(a, "--compat", "1.32", j.src)
+	}
+	for i, j := range jobs {
+		p := filepath.Join(dir, fmt.Sprintf("want%d.shard", i))
+		runBTF(t, args(j, p)...)
+		var err error
+		if want[i], err = os.ReadFile(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for i, j := range jobs {
+		params := filepath.Join(dir, fmt.Sprintf("params%d", i))
+		out := filepath.Join(dir, fmt.Sprintf("got%d.shard", i))
+		if err := os.WriteFile(params, []byte(strings.Join(args(j, out), "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Encode(workRequest{Arguments: []string{"@" + params}, RequestID: i + 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := runWorker(&in, &out); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(&out)
+	for i := range jobs {
+		var resp workResponse
+		if err := dec.Decode(&resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.ExitCode != 0 || resp.RequestID != i+1 {
+			t.Fatalf("request %d: response %d, exit code %d: %s", i+1, resp.RequestID, resp.ExitCode, resp.Output)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("got%d.shard", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want[i]) {
+			t.Errorf("request %d: the shard differs from a one-shot run's", i+1)
+		}
+	}
+}
