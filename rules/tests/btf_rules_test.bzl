@@ -143,7 +143,7 @@ def _merge_test_impl(ctx):
     names = [b.split(".")[0] if b.startswith(("x.", "y.")) else b for b in _basenames(shards)]
     asserts.equals(env, ["p.o.shard", "q.o.shard", "x", "y", "r.o.shard", "s.o.shard"], names, "deps in order, each in link order")
 
-    # argv as the tool sees it: the verb on the command line, the rest from the params
+    # argv as the tool sees it: all of it from the params
     # file (analysis tests see it expanded).
     elf = [f for f in a.inputs.to_list() if f.basename == "big.elf"]
     base = [f for f in a.inputs.to_list() if f.basename == "base.btf"]

@@ -20,9 +20,10 @@ import (
 // (verb first; @params files expanded), and writes a WorkResponse to stdout with the
 // exit status and what the command would have printed. Requests run one at a time.
 //
-// Bazel runs BtfConvert and module actions in workers. A conversion gains the
-// process start and memory already mapped: where a first touch of a page is dear
-// (tens of microseconds on a VM), the heap a request leaves is reused by the next.
+// Bazel runs BtfConvert, BtfMerge and module actions in workers. A conversion or a
+// merge gains the process start and memory already mapped: where a first touch of a
+// page is dear (tens of microseconds on a VM), the heap a request leaves is reused
+// by the next.
 // A module gains the base: kernel modules are converted on the same vmlinux BTF,
 // and reading it (a hundred thousand types) and preparing it for the dedup cost a
 // one-shot process more than converting a small module does. The worker keeps the
