@@ -140,18 +140,8 @@ func (t *Table) Number(offs ...uint32) TypeID {
 	return id
 }
 
-// index records the next type's record: at off in segment seg.
-func (t *Table) index(seg uint16, off uint32) {
-	t.offs = append(t.offs, off)
-	if t.seg != nil || seg != 0 {
-		if t.seg == nil {
-			t.seg = make([]uint16, len(t.offs)-1, cap(t.offs))
-		}
-		t.seg = append(t.seg, seg)
-	}
-}
-
-// indexRange is index for records at offs of segment seg, in order.
+// indexRange records the next types' records: at offs of segment seg (0: the
+// table's own records), in order.
 func (t *Table) indexRange(seg uint16, offs []uint32) {
 	t.offs = append(t.offs, offs...)
 	if t.seg != nil || seg != 0 {
