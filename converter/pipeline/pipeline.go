@@ -29,6 +29,7 @@ import (
 	"github.com/rules-btf/rules_btf/converter/encode"
 	"github.com/rules-btf/rules_btf/converter/finalize"
 	"github.com/rules-btf/rules_btf/converter/shard"
+	"github.com/rules-btf/rules_btf/internal/parallel"
 )
 
 // Options gathers the options of every stage.
@@ -186,31 +187,23 @@ func recoverInto(err *error, path string) {
 func MergeInputs(paths []string, elfPath string, jobs int) ([]*shard.Shard, *finalize.Image, binary.ByteOrder, error) {
 	shards := make([]*shard.Shard, len(paths))
 	var img *finalize.Image
-	// Each read's error goes to its own slot and the first by position is
-	// reported, so that which of several bad inputs is named does not depend on
-	// timing.
-	errs := make([]error, len(paths)+1)
-	var g errgroup.Group
-	g.SetLimit(max(jobs, 1))
-	for i, p := range paths {
-		g.Go(func() error {
-			defer recoverInto(&errs[i], p)
-			shards[i], errs[i] = shard.ReadFile(p)
-			return nil
-		})
-	}
-	if elfPath != "" {
-		g.Go(func() error {
-			defer recoverInto(&errs[len(paths)], elfPath)
-			img, errs[len(paths)] = finalize.LoadImage(elfPath)
-			return nil
-		})
-	}
-	g.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, nil, err
+	// The first error by position is reported (parallel.Each), so that which of
+	// several bad inputs is named does not depend on timing.
+	err := parallel.Each(len(paths)+1, max(jobs, 1), func(i int) (err error) {
+		if i == len(paths) {
+			if elfPath == "" {
+				return nil
+			}
+			defer recoverInto(&err, elfPath)
+			img, err = finalize.LoadImage(elfPath)
+			return err
 		}
+		defer recoverInto(&err, paths[i])
+		shards[i], err = shard.ReadFile(paths[i])
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if elfPath == "" {
 		return shards, nil, binary.LittleEndian, nil
