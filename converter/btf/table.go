@@ -74,12 +74,13 @@ func (t *Table) Reserve(types, recBytes int) {
 }
 
 // reserve is slices.Grow without clearing the new capacity (Grow appends zeros:
-// for a table of a hundred megabytes, that touches every page up front).
-func reserve[E any](s []E, n int) []E {
+// for a table of a hundred megabytes, that touches every page up front). The
+// table writes every byte it appends, so never reads what was there.
+func reserve[E hugepage.Plain](s []E, n int) []E {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	grown := hugepage.Make[E](len(s), len(s)+n)
+	grown := hugepage.MakeNoZero[E](len(s), len(s)+n)
 	copy(grown, s)
 	return grown
 }

@@ -502,3 +502,30 @@ func TestStage(t *testing.T) {
 		t.Errorf("type 3 is %+v, want %+v", got, want)
 	}
 }
+
+// TestTableWritesEveryByte checks that adding a type writes every byte of its
+// record: Reserve leaves the capacity uncleared (hugepage.MakeNoZero), so a byte
+// the encoder skipped would carry whatever the heap held into the output.
+func TestTableWritesEveryByte(t *testing.T) {
+	want, err := TableOf(allKinds())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, poison := range []byte{0x00, 0xff, 0xa5} {
+		tab := NewTable()
+		tab.Reserve(64, 8<<20) // past hugepage.MinBytes: not cleared
+		spare := tab.recs[:cap(tab.recs)]
+		for i := range spare {
+			spare[i] = poison
+		}
+		for i, typ := range allKinds().Types {
+			if _, err := tab.Add(&typ); err != nil {
+				t.Fatalf("type %d: %v", i+1, err)
+			}
+		}
+		_, got := tab.Sections()
+		if _, recs := want.Sections(); !bytes.Equal(got, recs) {
+			t.Errorf("poison %#x: the records differ from a fresh table's", poison)
+		}
+	}
+}

@@ -289,7 +289,7 @@ func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper
 	}
 	d.kinds = hugepage.Make[btf.Kind](int(d.n), int(d.n))
 	d.canon = hugepage.Make[uint32](int(d.n), int(d.n))
-	d.hypot = hugepage.Make[uint32](int(d.n), int(d.n))
+	d.hypot = hugepage.MakeNoZero[uint32](int(d.n), int(d.n))
 	for i := range d.hypot {
 		d.hypot[i] = unprocessed
 	}
@@ -981,9 +981,9 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 // them into the output Spec with every reference replaced by its canonical type's
 // new ID.
 func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
-	newID := hugepage.Make[uint32](int(d.n), int(d.n))
-	for id := uint32(1); id < d.first; id++ {
-		newID[id] = id
+	newID := hugepage.MakeNoZero[uint32](int(d.n), int(d.n)) // every entry is written below
+	for id := range d.first {
+		newID[id] = id // void and the base keep their IDs
 	}
 	// The canonical types are numbered in ID order: each range of IDs counts its
 	// own, then numbers them from the sum of the counts before it.
@@ -1011,6 +1011,8 @@ func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 			if d.canon[id] == id {
 				newID[id] = next
 				next++
+			} else {
+				newID[id] = 0 // not output: a reference resolving here is an error
 			}
 		}
 		return nil
@@ -1049,7 +1051,8 @@ func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
 			}
 		}
 	}
-	ids := hugepage.Make[btf.TypeID](int(d.n-d.first), int(d.n-d.first))
+	// Every entry of ids is written below.
+	ids := hugepage.MakeNoZero[btf.TypeID](int(d.n-d.first), int(d.n-d.first))
 	bads := make([]uint32, len(rs)) // by range: the first type without an output ID
 	d.parallel(len(rs), func(i int) error {
 		for id := rs[i][0]; id < rs[i][1]; id++ {

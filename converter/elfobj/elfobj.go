@@ -438,7 +438,7 @@ func clone(b []byte) []byte {
 	if b == nil {
 		return nil
 	}
-	c := hugepage.Make[byte](len(b), len(b))
+	c := hugepage.MakeNoZero[byte](len(b), len(b))
 	copy(c, b)
 	return c
 }

@@ -540,7 +540,7 @@ func ReadFile(path string) (*Shard, error) {
 		return nil, fmt.Errorf("shard %s: %w: %d bytes is too large", path, ErrFormat, st.Size())
 	}
 	// A shard is tens of megabytes: huge pages save most of the page faults.
-	data := hugepage.Make[byte](int(st.Size()), int(st.Size()))
+	data := hugepage.MakeNoZero[byte](int(st.Size()), int(st.Size()))
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("shard %s: %w", path, err)
 	}

@@ -14,9 +14,21 @@
 // It is only a hint: the memory stays the Go heap's, the garbage collector
 // frees it as usual, and nothing changes where the kernel ignores the hint
 // (other systems, THP "never", pages already touched).
+//
+// Make clears what it allocates, as make does, and the Go runtime clears a
+// large allocation that reuses freed heap memory before returning it: it then
+// touches every page of the capacity, in 4 KiB pages, before Advise can act.
+// When a vmlinux's 155 MB record table landed on such memory (one run in a few,
+// as the garbage collector's timing fell), that clear took 40,000 page faults
+// and a second and a half of CPU. MakeNoZero is for arrays of integers that are
+// written before they are read: it skips the clear, so the first touch is the
+// caller's write, after the advice.
 package hugepage
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // MinBytes is the smallest capacity worth advising: below two huge pages the
 // aligned part of a slice is at most one, and often none.
@@ -37,6 +49,38 @@ func Advise[E any](s []E) {
 // Make returns make([]E, n, c), advised.
 func Make[E any](n, c int) []E {
 	s := make([]E, n, c)
+	Advise(s)
+	return s
+}
+
+// Plain is the element types MakeNoZero allocates: integers, which hold no
+// pointers for the garbage collector to find.
+type Plain interface {
+	~int8 | ~int16 | ~int32 | ~int64 | ~int | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~uint
+}
+
+// MakeNoZero is Make for arrays at least MinBytes large that the caller writes
+// before it reads: the contents of the c elements are unspecified (stale bytes
+// of the Go heap, or zeros) until written. It is Make below MinBytes.
+//
+// The memory is an ordinary Go heap object, freed by the garbage collector: it
+// comes from strings.Builder.Grow, which allocates without clearing since the
+// builder only ever exposes what it wrote. Were that to change, the array would
+// merely be cleared.
+func MakeNoZero[E Plain](n, c int) []E {
+	var e E
+	size := uintptr(c) * unsafe.Sizeof(e)
+	if size < MinBytes || n < 0 || n > c {
+		return Make[E](n, c)
+	}
+	var b strings.Builder
+	b.Grow(int(size))
+	b.WriteByte(0) // a non-empty string: its data pointer is the allocation's
+	p := unsafe.Pointer(unsafe.StringData(b.String()))
+	if uintptr(p)%unsafe.Alignof(e) != 0 {
+		return Make[E](n, c) // never for a large object, which is page-aligned
+	}
+	s := unsafe.Slice((*E)(p), c)[:n]
 	Advise(s)
 	return s
 }
