@@ -126,7 +126,7 @@ func (t *Table) Stage(typ *Type) (uint32, error) {
 		return 0, fmt.Errorf("btf: table: more than 4 GiB of type records")
 	}
 	t.recs = slices.Grow(t.recs, n)[:start+n]
-	if _, err := encodeType(t.recs[start:], binary.LittleEndian, t.strs, typ); err != nil {
+	if _, err := encodeType(t.recs[start:], t.strs, typ); err != nil {
 		t.recs = t.recs[:start]
 		return 0, err
 	}
