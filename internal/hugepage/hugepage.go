@@ -10,8 +10,11 @@
 // paging takes about 20 µs each) they add up: a vmlinux merge takes 87,000 of
 // them, 47,000 with these arrays advised, and a second less CPU time.
 //
-// Advise marks the whole 2 MiB pages inside a slice's capacity MADV_HUGEPAGE.
-// It is only a hint: the memory stays the Go heap's, the garbage collector
+// Advise marks the Go heap arenas holding a large slice MADV_HUGEPAGE (on
+// Linux): the slice, and with it the rest of those arenas, where the runtime puts
+// small objects too. A 4 KiB page costs a fault of about 20 µs here whether the
+// memory is new to the machine or not, a huge page about 0.2 ms for 512 times as
+// much memory once the machine has backed it. It is only a hint: the memory stays the Go heap's, the garbage collector
 // frees it as usual, and nothing changes where the kernel ignores the hint
 // (other systems, THP "never", pages already touched).
 //
@@ -30,8 +33,8 @@ import (
 	"unsafe"
 )
 
-// MinBytes is the smallest capacity worth advising: below two huge pages the
-// aligned part of a slice is at most one, and often none.
+// MinBytes is the smallest capacity advised: the arrays that grow the heap by
+// arenas.
 const MinBytes = 4 << 20
 
 // Advise hints that the capacity of s should be backed by huge pages. Call it
