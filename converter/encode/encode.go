@@ -112,6 +112,10 @@ var ErrUnsupported = errors.New("unsupported DWARF")
 type Range struct {
 	Index, Count int
 	First, Last  int
+	// Bytes is the size of the range's units in .debug_info, what it costs to
+	// convert: a CU range's shard is about as large, its conversion's heap about
+	// three times.
+	Bytes uint64
 }
 
 // Full reports whether r is the zero Range.
@@ -157,6 +161,9 @@ func Ranges(f *elfobj.File, n int) ([]Range, error) {
 			rs[k] = Range{Index: k, Count: n, First: len(units), Last: len(units)}
 		}
 		rs[0].First = 0
+		for i := range units {
+			rs[0].Bytes += units[i].Size()
+		}
 		return rs, nil
 	}
 	return partition(units, n), nil
@@ -188,6 +195,9 @@ func partition(units []dwarf.Unit, n int) []Range {
 			}
 		}
 		rs[k] = Range{Index: k, Count: n, First: first, Last: last}
+		for i := first; i < last; i++ {
+			rs[k].Bytes += units[i].Size()
+		}
 		first = last
 	}
 	return rs

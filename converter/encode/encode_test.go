@@ -240,7 +240,9 @@ func TestRanges(t *testing.T) {
 		}
 		var types int
 		var cus []shard.CU
+		var bytes uint64
 		for _, r := range rs {
+			bytes += r.Bytes
 			sh, err := Encode(f, r, DefaultOptions())
 			if err != nil {
 				t.Fatal(err)
@@ -250,6 +252,9 @@ func TestRanges(t *testing.T) {
 		}
 		if types != whole.Types.Len() || len(cus) != len(whole.CUs) {
 			t.Errorf("%d ranges: %d types in %d CUs, whole file %d in %d", n, types, len(cus), whole.Types.Len(), len(whole.CUs))
+		}
+		if info := f.Section(".debug_info"); bytes != info.Size {
+			t.Errorf("%d ranges of %d bytes in all, .debug_info has %d", n, bytes, info.Size)
 		}
 	}
 }

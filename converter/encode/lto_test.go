@@ -72,7 +72,8 @@ func TestRangesKeepMergedUnitsTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rs[0].First != 0 || rs[0].Last != n || rs[1].First != rs[1].Last || rs[2].First != rs[2].Last {
+	if rs[0].First != 0 || rs[0].Last != n || rs[1].First != rs[1].Last || rs[2].First != rs[2].Last ||
+		rs[0].Bytes != d.Units()[n-1].End || rs[1].Bytes != 0 {
 		t.Errorf("ranges %+v: want every unit in the first", rs)
 	}
 	sh, err := Encode(f, rs[0], DefaultOptions())

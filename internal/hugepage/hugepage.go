@@ -26,10 +26,20 @@
 // and a second and a half of CPU. MakeNoZero is for arrays of integers that are
 // written before they are read: it skips the clear, so the first touch is the
 // caller's write, after the advice.
+//
+// Advice reaches only the arenas the advised arrays land in. The heap grows into
+// others for everything else: maps, mid-sized slices, small objects, on the
+// order of 30,000 faults more in a vmlinux encode. GrowHeap readies the heap a
+// run is about to use in one step, before the run: it allocates that much, which
+// maps fresh arenas without touching them, advises them, and frees them again,
+// so that the run's allocations reuse that address space. A vmlinux encode then
+// takes under 5,000 page faults instead of 30,000.
 package hugepage
 
 import (
+	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -86,4 +96,43 @@ func MakeNoZero[E Plain](n, c int) []E {
 	s := unsafe.Slice((*E)(p), c)[:n]
 	Advise(s)
 	return s
+}
+
+// MinGrow and MaxGrow bound GrowHeap. Below an arena (64 MiB) there is little to
+// save, not worth a collection; above MaxGrow a process does not ask the kernel
+// for address space up front on an estimate from the size of an input.
+const (
+	MinGrow = 64 << 20
+	MaxGrow = 4 << 30
+)
+
+var grown struct {
+	sync.Mutex
+	n int
+}
+
+// GrowHeap readies about n bytes of the Go heap for huge pages, for a process
+// that is about to allocate that much: see the package comment. It costs address
+// space, not memory: nothing is touched. A process grows its heap once, to the
+// largest n asked for (up to MaxGrow); a persistent worker's later requests reuse
+// the heap its first ones grew. Below MinGrow, or where there are no huge pages
+// to ask for, it does nothing.
+//
+// It runs a garbage collection (runtime.GC) to free what it allocated: call it
+// before the work, not in the middle of it.
+func GrowHeap(n int) {
+	n = min(n, MaxGrow)
+	if n < MinGrow || !hugePages() {
+		return
+	}
+	grown.Lock()
+	defer grown.Unlock()
+	if n <= grown.n {
+		return
+	}
+	// The allocation takes the heap's free memory first, then fresh arenas:
+	// either way, what it advises is where the run's allocations will go.
+	Advise(MakeNoZero[byte](n, n))
+	runtime.GC()
+	grown.n = n
 }

@@ -1,6 +1,9 @@
 package hugepage
 
 import (
+	"bytes"
+	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -20,3 +23,10 @@ func advise(p unsafe.Pointer, n uintptr) {
 	// The error is ignored: a kernel without THP (EINVAL) keeps small pages.
 	_, _, _ = syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_HUGEPAGE)
 }
+
+// hugePages reports whether there are transparent huge pages to ask for: the
+// kernel has them, and not in mode "never".
+var hugePages = sync.OnceValue(func() bool {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	return err == nil && !bytes.Contains(mode, []byte("[never]"))
+})

@@ -63,3 +63,25 @@ func TestMakeNoZero(t *testing.T) {
 		}
 	}
 }
+
+func TestGrowHeap(t *testing.T) {
+	// Growing is idempotent and bounded, and leaves the heap usable.
+	GrowHeap(MinGrow - 1)
+	GrowHeap(MinGrow)
+	GrowHeap(MinGrow / 2)
+	grown.Lock()
+	n := grown.n
+	grown.Unlock()
+	if hugePages() && n != MinGrow {
+		t.Errorf("grown to %d bytes, want %d", n, MinGrow)
+	}
+	if !hugePages() && n != 0 {
+		t.Errorf("grown to %d bytes without huge pages", n)
+	}
+	b := Make[byte](MinGrow/2, MinGrow/2)
+	for i := range b {
+		if b[i] != 0 {
+			t.Fatalf("byte %d of a fresh slice is %d", i, b[i])
+		}
+	}
+}
