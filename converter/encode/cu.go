@@ -101,7 +101,7 @@ type encoder struct {
 const bytesPerNode = 8
 
 // buffers are an encoder's per-CU working memory. They grow to the largest CU
-// seen and are reused, across CUs and across Encode calls (a pool), so that the
+// seen and are reused, across CUs and across Encode calls (pooled), so that the
 // ranges of one file do not each grow them again from nothing.
 type buffers struct {
 	nodes   []node
@@ -114,7 +114,24 @@ type buffers struct {
 	nodesHW int          // the most nodes any CU used: release clears no further
 }
 
-var bufferPool = sync.Pool{New: func() any { return new(buffers) }}
+// pooled holds the buffers of finished Encode calls for the next ones. It is a
+// list, not a sync.Pool, so that ReleaseBuffers can empty it when the caller
+// knows no Encode follows soon.
+var pooled struct {
+	sync.Mutex
+	free []*buffers
+}
+
+func getBuffers() *buffers {
+	pooled.Lock()
+	defer pooled.Unlock()
+	if n := len(pooled.free); n > 0 {
+		b := pooled.free[n-1]
+		pooled.free = pooled.free[:n-1]
+		return b
+	}
+	return new(buffers)
+}
 
 // release returns b to the pool, without the names its nodes and members refer
 // to (they may alias the string sections of a file the caller will close).
@@ -122,7 +139,20 @@ func (b *buffers) release() {
 	clear(b.nodes[:max(b.nodesHW, len(b.nodes))]) // nodes only grow: within capacity
 	clear(b.mbuf[:cap(b.mbuf)])
 	b.nodes, b.mbuf, b.nodesHW = b.nodes[:0], b.mbuf[:0], 0
-	bufferPool.Put(b)
+	pooled.Lock()
+	pooled.free = append(pooled.free, b)
+	pooled.Unlock()
+}
+
+// ReleaseBuffers drops the working memory that Encode keeps for later calls:
+// node tables as large as the largest CU converted, tens of megabytes for a
+// vmlinux. Call it when no Encode follows soon, for the garbage collector to
+// free that memory for other uses (such as the merge of the shards).
+func ReleaseBuffers() {
+	pooled.Lock()
+	defer pooled.Unlock()
+	clear(pooled.free)
+	pooled.free = pooled.free[:0]
 }
 
 func (e *encoder) errf(off uint64, format string, args ...any) error {

@@ -256,7 +256,7 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		shard:   &shard.Shard{Source: source, Types: btf.NewTable(), Linked: linkedImage(f)},
 		relocED: f.Type == elf.ET_REL,
 		abi:     abiOf(f.Machine),
-		buffers: bufferPool.Get().(*buffers),
+		buffers: getBuffers(),
 	}
 	// Names from .debug_str alias it: the table finds them by position.
 	e.shard.Types.InternFrom(sec.Str)

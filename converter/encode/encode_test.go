@@ -817,3 +817,38 @@ func TestAnnotationChainCycle(t *testing.T) {
 		t.Errorf("Compat124: %v", err)
 	}
 }
+
+func TestReleaseBuffers(t *testing.T) {
+	path := filepath.Join("testdata", "types.dwarf5.o")
+	f, err := elfobj.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	first, err := Encode(f, Range{}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pooled.Lock()
+	kept := len(pooled.free)
+	pooled.Unlock()
+	if kept == 0 {
+		t.Fatal("Encode kept no buffers for the next call")
+	}
+	ReleaseBuffers()
+	pooled.Lock()
+	kept = len(pooled.free)
+	pooled.Unlock()
+	if kept != 0 {
+		t.Fatalf("%d buffers kept after ReleaseBuffers", kept)
+	}
+	again, err := Encode(f, Range{}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, a := first.Types.Sections()
+	_, b := again.Types.Sections()
+	if !bytes.Equal(a, b) {
+		t.Error("an Encode on fresh buffers gives other types")
+	}
+}
