@@ -981,7 +981,10 @@ func (d *deduper) refType(id uint32, depth int) (uint32, error) {
 // them into the output Spec with every reference replaced by its canonical type's
 // new ID.
 func (d *deduper) compactAndRemap() (*btf.Spec, []btf.TypeID, error) {
-	newID := hugepage.MakeNoZero[uint32](int(d.n), int(d.n)) // every entry is written below
+	// The graph walks are over: their hypothetical map becomes the new IDs, every
+	// entry of which is written below.
+	newID := d.hypot
+	d.hypot = nil
 	for id := range d.first {
 		newID[id] = id // void and the base keep their IDs
 	}
