@@ -16,7 +16,7 @@ const arenaBytes = 4 << 20 << (unsafe.Sizeof(uintptr(0)) / 8 * 4)
 // advise marks the Go heap arenas holding [p, p+n), a Go heap allocation: not
 // only the allocation, but the small objects and the slices below MinBytes that
 // the runtime places in the same arenas, whose 4 KiB pages would otherwise each
-// take a fault of their own (a vmlinux encode takes 20% fewer).
+// take a fault of their own.
 func advise(p unsafe.Pointer, n uintptr) {
 	lo := uintptr(p) &^ (arenaBytes - 1)
 	hi := (uintptr(p) + n + arenaBytes - 1) &^ (arenaBytes - 1)
