@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // PercpuSection is the section the kernel's per-CPU variables live in, and the name
@@ -95,9 +96,12 @@ func imageFromELF(path string, f *elf.File) (*Image, error) {
 		img.AddrSize = 4
 	}
 	img.Sections = make([]Section, len(f.Sections))
-	var shndxTable *elf.Section
+	var symtab, shndxTable *elf.Section
 	for i, s := range f.Sections {
 		img.Sections[i] = Section{Name: s.Name, Type: s.Type, Addr: s.Addr, Size: s.Size}
+		if s.Type == elf.SHT_SYMTAB && symtab == nil {
+			symtab = s
+		}
 		if s.Type == elf.SHT_SYMTAB_SHNDX && s.Link < uint32(len(f.Sections)) && f.Sections[s.Link].Type == elf.SHT_SYMTAB {
 			shndxTable = s
 		}
@@ -109,42 +113,93 @@ func imageFromELF(path string, f *elf.File) (*Image, error) {
 			img.BTFIDs, img.BTFIDsSection = b, i
 		}
 	}
-	syms, err := f.Symbols()
-	switch {
-	case errors.Is(err, elf.ErrNoSymbols):
+	if symtab == nil {
 		return img, nil
-	case err != nil:
-		return nil, fmt.Errorf("reading .symtab: %w", err)
 	}
-	img.HasSymtab = true
 	var xindex []byte
 	if shndxTable != nil {
+		var err error
 		xindex, err = readAll(shndxTable)
 		if err != nil {
 			return nil, fmt.Errorf("reading %s at offset %#x: %w", shndxTable.Name, shndxTable.Offset, err)
 		}
 	}
-	img.Symbols = make([]Symbol, len(syms))
-	for i, s := range syms {
-		shndx := uint32(s.Section)
-		if s.Section == elf.SHN_XINDEX {
-			// Symbol index i+1 (debug/elf drops the null symbol).
-			off := 4 * (i + 1)
-			if off+4 > len(xindex) {
-				return nil, fmt.Errorf("symbol %d (%q) has SHN_XINDEX but no .symtab_shndx entry", i+1, s.Name)
-			}
-			shndx = f.ByteOrder.Uint32(xindex[off:])
-		}
-		img.Symbols[i] = Symbol{
-			Name:    s.Name,
-			Value:   s.Value,
-			Size:    s.Size,
-			Type:    elf.ST_TYPE(s.Info),
-			Bind:    elf.ST_BIND(s.Info),
-			Section: shndx,
-		}
+	var err error
+	img.Symbols, img.HasSymtab, err = readSymbols(f, symtab, xindex)
+	if err != nil {
+		return nil, err
 	}
 	return img, nil
+}
+
+// readSymbols decodes the symbol table sec of f, as debug/elf's File.Symbols
+// does, but with every name a substring of one copy of the string table: a
+// vmlinux has 200,000 symbols, and a string each was a tenth of the time and
+// most of the memory of reading them. xindex is the table's .symtab_shndx (nil
+// if none). An empty table is no table (ok false), as for debug/elf.
+func readSymbols(f *elf.File, sec *elf.Section, xindex []byte) (syms []Symbol, ok bool, err error) {
+	data, err := readAll(sec)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at offset %#x: %w", sec.Name, sec.Offset, err)
+	}
+	if len(data) == 0 {
+		return nil, false, nil
+	}
+	if sec.Link == 0 || sec.Link >= uint32(len(f.Sections)) {
+		return nil, false, fmt.Errorf("%s: string table section %d out of range", sec.Name, sec.Link)
+	}
+	strSec := f.Sections[sec.Link]
+	strData, err := readAll(strSec)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at offset %#x: %w", strSec.Name, strSec.Offset, err)
+	}
+	strs := string(strData)
+	entSize := 24 // Elf64_Sym: name, info, other, shndx, value, size
+	if f.Class == elf.ELFCLASS32 {
+		entSize = 16 // Elf32_Sym: name, value, size, info, other, shndx
+	}
+	if len(data)%entSize != 0 {
+		return nil, false, fmt.Errorf("%s at offset %#x: %d bytes is not a whole number of %d-byte symbols", sec.Name, sec.Offset, len(data), entSize)
+	}
+	bo := f.ByteOrder
+	n := len(data) / entSize
+	syms = make([]Symbol, n-1) // without the null symbol, as debug/elf
+	for i := 1; i < n; i++ {
+		e := data[i*entSize : (i+1)*entSize]
+		var name uint32
+		var info uint8
+		var s Symbol
+		if entSize == 24 {
+			name, info = bo.Uint32(e), e[4]
+			s.Section = uint32(bo.Uint16(e[6:]))
+			s.Value, s.Size = bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		} else {
+			name = bo.Uint32(e)
+			s.Value, s.Size = uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
+			info = e[12]
+			s.Section = uint32(bo.Uint16(e[14:]))
+		}
+		s.Type, s.Bind = elf.ST_TYPE(info), elf.ST_BIND(info)
+		if name >= uint32(len(strs)) && name != 0 {
+			return nil, false, fmt.Errorf("%s at offset %#x: symbol %d: name at %#x is past the end of %s (%d bytes)", sec.Name, sec.Offset+uint64(i*entSize), i, name, strSec.Name, len(strs))
+		}
+		if name != 0 {
+			end := strings.IndexByte(strs[name:], 0)
+			if end < 0 {
+				return nil, false, fmt.Errorf("%s at offset %#x: symbol %d: name at %#x is not terminated in %s", sec.Name, sec.Offset+uint64(i*entSize), i, name, strSec.Name)
+			}
+			s.Name = strs[name : int(name)+end]
+		}
+		if s.Section == uint32(elf.SHN_XINDEX) {
+			off := 4 * i
+			if off+4 > len(xindex) {
+				return nil, false, fmt.Errorf("%s at offset %#x: symbol %d (%q) has SHN_XINDEX but no .symtab_shndx entry", sec.Name, sec.Offset+uint64(i*entSize), i, s.Name)
+			}
+			s.Section = bo.Uint32(xindex[off:])
+		}
+		syms[i-1] = s
+	}
+	return syms, true, nil
 }
 
 func readAll(s *elf.Section) ([]byte, error) {

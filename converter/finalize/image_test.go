@@ -1,7 +1,9 @@
 package finalize
 
 import (
+	"bytes"
 	"debug/elf"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,5 +58,68 @@ func TestLoadImageErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), path) || !strings.HasPrefix(err.Error(), "finalize: ") {
 			t.Errorf("LoadImage(%s) = %v, want an error naming the file", path, err)
 		}
+	}
+}
+
+// TestReadSymbols checks the symbol table reader against debug/elf's on the test
+// programs and, when present, a real vmlinux and module.
+func TestReadSymbols(t *testing.T) {
+	paths := []string{"testdata/e2e/prog", "testdata/e2e/a.o"}
+	for _, p := range []string{"/var/cache/rules_btf/kernel/vmlinux", "/var/cache/rules_btf/kernel/modules/net/key/af_key.ko"} {
+		if _, err := os.Stat(p); err == nil {
+			paths = append(paths, p)
+		}
+	}
+	for _, path := range paths {
+		img, err := LoadImage(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := f.Symbols()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !img.HasSymtab || len(img.Symbols) != len(want) {
+			t.Fatalf("%s: %d symbols (HasSymtab %v), debug/elf %d", path, len(img.Symbols), img.HasSymtab, len(want))
+		}
+		for i, w := range want {
+			g := img.Symbols[i]
+			if g.Name != w.Name || g.Value != w.Value || g.Size != w.Size || g.Type != elf.ST_TYPE(w.Info) || g.Bind != elf.ST_BIND(w.Info) ||
+				(w.Section != elf.SHN_XINDEX && g.Section != uint32(w.Section)) {
+				t.Fatalf("%s: symbol %d is %+v, debug/elf has %+v", path, i+1, g, w)
+			}
+		}
+	}
+}
+
+// TestReadSymbolsErrors checks that a corrupt symbol table is an error naming
+// the section and the offset of the symbol.
+func TestReadSymbolsErrors(t *testing.T) {
+	data, err := os.ReadFile("testdata/e2e/prog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	symtab := f.SectionByType(elf.SHT_SYMTAB)
+	strtab := f.Sections[symtab.Link]
+	// Symbol 1's name offset, past the end of the string table.
+	bad := append([]byte(nil), data...)
+	f.ByteOrder.PutUint32(bad[symtab.Offset+24:], uint32(strtab.Size)+10)
+	path := filepath.Join(t.TempDir(), "prog")
+	if err := os.WriteFile(path, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadImage(path)
+	want := fmt.Sprintf(".symtab at offset %#x: symbol 1: name", symtab.Offset+24)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+		t.Errorf("LoadImage = %v, want an error with %q", err, want)
 	}
 }
