@@ -95,10 +95,19 @@ func Shard(path string, r Range, opts encode.Options) (*shard.Shard, error) {
 // (dedup.DedupTable), so that a vmlinux-sized merge holds every type once, in BTF's
 // packed form. The caller must not use the shards afterwards.
 func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Options) (*btf.Spec, error) {
+	var records int
+	for _, s := range shards {
+		_, recs := s.Types.Sections()
+		records += len(recs)
+	}
 	combined, err := finalize.CombineOwned(shards, img, opts.Finalize)
 	if err != nil {
 		return nil, err
 	}
+	// The dedup's arrays reuse what the combine leaves (the shards' names,
+	// functions and variables, its own indexes): on vmlinux the peak RSS goes
+	// from 390 MB to 330 MB.
+	collect(float64(records) * heapPerShardByte)
 	if base != nil {
 		if combined, err = combined.Rebase(base); err != nil {
 			return nil, err
@@ -166,11 +175,10 @@ func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Opt
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	// The merge that follows takes about as much memory again. It reuses what
-	// the encoders no longer need, freed now, instead of fresh pages, which cost
-	// page faults: a vmlinux's encoder buffers are about 90 MB of its 420.
+	// The merge that follows takes about as much memory again: it reuses the
+	// encoders' buffers, freed now.
 	encode.ReleaseBuffers()
-	runtime.GC()
+	collect(float64(info) * heapPerInfoByte)
 	// The shards own their names (elfobj keeps the string sections in Go memory):
 	// unmap the ELF before the merge, whose peak is the process's, so that the
 	// pages of .debug_info read by the encoders no longer count.
@@ -198,6 +206,17 @@ const (
 // the run then takes most of its memory in huge pages, not in faults of 4 KiB pages.
 func readyHeap(input uint64, perByte float64) {
 	hugepage.GrowHeap(int(min(float64(input)*perByte, hugepage.MaxGrow)))
+}
+
+// collect runs a garbage collection between two stages of a run whose heap is
+// about heapBytes, if that is large (hugepage.MinGrow), so that the next stage
+// reuses the memory the last one left instead of fresh pages, which cost page
+// faults. A small run skips it: a persistent worker holding a base would mark the
+// base again for every module.
+func collect(heapBytes float64) {
+	if heapBytes >= hugepage.MinGrow {
+		runtime.GC()
+	}
 }
 
 // recoverInto turns a panic in a worker into an error: a bug met on some input must
