@@ -180,10 +180,10 @@ func readSymbols(f *elf.File, sec *elf.Section, xindex []byte) (syms []Symbol, o
 			s.Section = uint32(bo.Uint16(e[14:]))
 		}
 		s.Type, s.Bind = elf.ST_TYPE(info), elf.ST_BIND(info)
-		if name >= uint32(len(strs)) && name != 0 {
-			return nil, false, fmt.Errorf("%s at offset %#x: symbol %d: name at %#x is past the end of %s (%d bytes)", sec.Name, sec.Offset+uint64(i*entSize), i, name, strSec.Name, len(strs))
-		}
 		if name != 0 {
+			if name >= uint32(len(strs)) {
+				return nil, false, fmt.Errorf("%s at offset %#x: symbol %d: name at %#x is past the end of %s (%d bytes)", sec.Name, sec.Offset+uint64(i*entSize), i, name, strSec.Name, len(strs))
+			}
 			end := strings.IndexByte(strs[name:], 0)
 			if end < 0 {
 				return nil, false, fmt.Errorf("%s at offset %#x: symbol %d: name at %#x is not terminated in %s", sec.Name, sec.Offset+uint64(i*entSize), i, name, strSec.Name)

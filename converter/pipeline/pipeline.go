@@ -107,7 +107,7 @@ func Merge(shards []*shard.Shard, img *finalize.Image, base *btf.Spec, opts Opti
 	// The dedup's arrays reuse what the combine leaves (the shards' names,
 	// functions and variables, its own indexes): on vmlinux the peak RSS goes
 	// from 390 MB to 330 MB.
-	collect(float64(records) * heapPerShardByte)
+	collect(uint64(records), heapPerShardByte)
 	if base != nil {
 		if combined, err = combined.Rebase(base); err != nil {
 			return nil, err
@@ -178,7 +178,7 @@ func Encode(ctx context.Context, path string, jobs int, base *btf.Spec, opts Opt
 	// The merge that follows takes about as much memory again: it reuses the
 	// encoders' buffers, freed now.
 	encode.ReleaseBuffers()
-	collect(float64(info) * heapPerInfoByte)
+	collect(info, heapPerInfoByte)
 	// The shards own their names (elfobj keeps the string sections in Go memory):
 	// unmap the ELF before the merge, whose peak is the process's, so that the
 	// pages of .debug_info read by the encoders no longer count.
@@ -202,19 +202,25 @@ const (
 	heapPerShardByte = 2.5
 )
 
+// heapFor is the peak heap of a run on input bytes of input, perByte heap bytes
+// each, bounded by hugepage.MaxGrow.
+func heapFor(input uint64, perByte float64) int {
+	return int(min(float64(input)*perByte, hugepage.MaxGrow))
+}
+
 // readyHeap readies the heap for a run on input bytes of input (hugepage.GrowHeap):
 // the run then takes most of its memory in huge pages, not in faults of 4 KiB pages.
 func readyHeap(input uint64, perByte float64) {
-	hugepage.GrowHeap(int(min(float64(input)*perByte, hugepage.MaxGrow)))
+	hugepage.GrowHeap(heapFor(input, perByte))
 }
 
-// collect runs a garbage collection between two stages of a run whose heap is
-// about heapBytes, if that is large (hugepage.MinGrow), so that the next stage
-// reuses the memory the last one left instead of fresh pages, which cost page
-// faults. A small run skips it: a persistent worker holding a base would mark the
-// base again for every module.
-func collect(heapBytes float64) {
-	if heapBytes >= hugepage.MinGrow {
+// collect runs a garbage collection between two stages of a run on input bytes of
+// input, if its heap is large (hugepage.MinGrow, as for readyHeap), so that the
+// next stage reuses the memory the last one left instead of fresh pages, which
+// cost page faults. A small run skips it: a persistent worker holding a base would
+// mark the base again for every module.
+func collect(input uint64, perByte float64) {
+	if heapFor(input, perByte) >= hugepage.MinGrow {
 		runtime.GC()
 	}
 }
