@@ -14,7 +14,12 @@ import (
 	"github.com/rules-btf/rules_btf/internal/hugepage"
 )
 
-// node is what the encoder keeps of one DIE.
+// node is what the encoder keeps of one DIE. It holds no pointers (strings are
+// texts, sections indexes), so that the garbage collector never scans the node
+// tables: tens of megabytes per encoder, reserved for the largest CU and mostly
+// untouched, which a scan would read (faulting in every page) at every
+// collection, and which a pooled table would otherwise have to clear of
+// references between uses.
 type node struct {
 	off    uint64
 	tag    dwarf.Tag
@@ -24,8 +29,8 @@ type node struct {
 	next   int32 // next recorded sibling
 	depth  int32
 
-	name   string
-	value  string // annotation value (DW_AT_const_value string)
+	name   text
+	value  text   // annotation value (DW_AT_const_value string)
 	typ    uint64 // DW_AT_type target offset, 0 if none
 	origin uint64 // DW_AT_abstract_origin
 	spec   uint64 // DW_AT_specification
@@ -35,7 +40,7 @@ type node struct {
 	constVal                                           uint64
 	count                                              uint32 // subrange: elements
 	lowPC, addr                                        uint64
-	section                                            string
+	section                                            uint32 // encoder.sections index + 1 of the variable's section; 0: none
 	encoding                                           uint8
 	inline                                             uint8
 	// regSmall and regBig are the register a formal parameter of a subprogram
@@ -69,6 +74,15 @@ const (
 	fDim   // a subrange of a multi-dimensional array encoded as its own ARRAY (Compat132)
 )
 
+// text is a string of a DIE by position: in .debug_str or .debug_line_str at
+// off (dwarf.StrSecStr, StrSecLineStr), or the encoder's interned inline string
+// number off (dwarf.StrSecInfo). encoder.text and encoder.s convert.
+type text struct {
+	off uint64
+	n   uint32
+	sec uint8
+}
+
 // noReg is a regSmall or regBig that is not known.
 const noReg int8 = -1
 
@@ -79,9 +93,13 @@ type encoder struct {
 	opts    Options
 	excl    map[uint64]bool
 	rd      *dwarf.Reader
-	inline  map[string]string // interned inline strings (str)
-	shard   *shard.Shard
-	relocED bool
+	inline  map[string]uint32 // interned inline strings (str): index in inlines
+	inlines []string
+	// sections are the names of the sections variables are in (node.section).
+	sections   []string
+	sectionIdx map[string]uint32
+	shard      *shard.Shard
+	relocED    bool
 
 	unitOff uint64 // the unit being read, for errors
 	u       *dwarf.Unit
@@ -111,7 +129,6 @@ type buffers struct {
 	params  []paramInfo  // by node index: formal parameters of subprograms (analyzeParams)
 	offIdx  []int32      // DIE offset - base -> node index + 1; all zero between CUs
 	mbuf    []btf.Member // the members of the type being built (takeMembers)
-	nodesHW int          // the most nodes any CU used: release clears no further
 }
 
 // pooled holds the buffers of finished Encode calls for the next ones. It is a
@@ -133,12 +150,11 @@ func getBuffers() *buffers {
 	return new(buffers)
 }
 
-// release returns b to the pool, without the names its nodes and members refer
-// to (they may alias the string sections of a file the caller will close).
+// release returns b to the pool, without the names its members refer to (they
+// may alias the string sections of a file the caller will close).
 func (b *buffers) release() {
-	clear(b.nodes[:max(b.nodesHW, len(b.nodes))]) // nodes only grow: within capacity
 	clear(b.mbuf[:cap(b.mbuf)])
-	b.nodes, b.mbuf, b.nodesHW = b.nodes[:0], b.mbuf[:0], 0
+	b.nodes, b.mbuf = b.nodes[:0], b.mbuf[:0]
 	pooled.Lock()
 	pooled.free = append(pooled.free, b)
 	pooled.Unlock()
@@ -165,34 +181,87 @@ func (e *encoder) errf(off uint64, format string, args ...any) error {
 // char pointers into libdw's data. Inline strings (DW_FORM_string, in
 // .debug_info, which stays mapped) are copied, and interned by content.
 func (e *encoder) str(ref dwarf.StrRef) (string, error) {
-	b, err := e.data.Str(ref)
+	t, err := e.text(ref)
 	if err != nil {
 		return "", err
 	}
-	if len(b) == 0 {
-		return "", nil
+	return e.s(t), nil
+}
+
+// text checks the string ref names and returns it as a text, interning an
+// inline string.
+func (e *encoder) text(ref dwarf.StrRef) (text, error) {
+	b, err := e.data.Str(ref)
+	if err != nil || len(b) == 0 {
+		return text{}, err
 	}
 	if ref.Sec == dwarf.StrSecStr || ref.Sec == dwarf.StrSecLineStr {
-		return unsafe.String(unsafe.SliceData(b), len(b)), nil
+		return text{off: ref.Off, n: uint32(len(b)), sec: ref.Sec}, nil
 	}
-	s, ok := e.inline[string(b)]
+	i, ok := e.inline[string(b)]
 	if !ok {
-		s = string(b)
-		e.inline[s] = s
+		i = uint32(len(e.inlines))
+		s := string(b)
+		e.inlines = append(e.inlines, s)
+		e.inline[s] = i
 	}
-	return s, nil
+	return text{off: uint64(i), n: uint32(len(b)), sec: dwarf.StrSecInfo}, nil
+}
+
+// s returns the string t stands for: see str.
+func (e *encoder) s(t text) string {
+	if t.n == 0 {
+		return ""
+	}
+	var sec []byte
+	switch t.sec {
+	case dwarf.StrSecStr:
+		sec = e.data.Sections().Str
+	case dwarf.StrSecLineStr:
+		sec = e.data.Sections().LineStr
+	default:
+		return e.inlines[t.off]
+	}
+	return unsafe.String(&sec[t.off], int(t.n))
 }
 
 func (e *encoder) attrString(ent *dwarf.Entry, a dwarf.Attr) (string, bool, error) {
+	t, ok, err := e.attrText(ent, a)
+	return e.s(t), ok, err
+}
+
+func (e *encoder) attrText(ent *dwarf.Entry, a dwarf.Attr) (text, bool, error) {
 	ref, ok, err := e.rd.StringRef(ent, a)
 	if !ok || err != nil {
-		return "", false, err
+		return text{}, false, err
 	}
-	s, err := e.str(ref)
+	t, err := e.text(ref)
 	if err != nil {
-		return "", false, e.errf(ent.Offset, "%w", err)
+		return text{}, false, e.errf(ent.Offset, "%w", err)
 	}
-	return s, true, nil
+	return t, true, nil
+}
+
+// section returns the node.section of the section named name ("": none).
+func (e *encoder) section(name string) uint32 {
+	if name == "" {
+		return 0
+	}
+	i, ok := e.sectionIdx[name]
+	if !ok {
+		e.sections = append(e.sections, name)
+		i = uint32(len(e.sections))
+		e.sectionIdx[name] = i
+	}
+	return i
+}
+
+// sectionName is the name of node.section i.
+func (e *encoder) sectionName(i uint32) string {
+	if i == 0 {
+		return ""
+	}
+	return e.sections[i-1]
 }
 
 // recorded reports whether DIEs with this tag become nodes.
@@ -229,21 +298,11 @@ func isTypeTag(t dwarf.Tag) bool {
 func (e *encoder) group(units []dwarf.Unit, merged bool) error {
 	e.base, e.end = units[0].Offset, units[len(units)-1].End
 	defer e.clearOffsets()
-	e.nodesHW = max(e.nodesHW, len(e.nodes))
 	e.nodes = e.nodes[:0]
-	if est := int((e.end-e.base)/bytesPerNode) + 64; cap(e.nodes) < est {
-		// Reserve the CU's nodes up front: growing by appending would copy
-		// them (and fault in their pages) about twice over, and the copy of a
-		// slice this size cannot be preempted, which stalls the GC's stack scan.
-		e.nodes = hugepage.Make[node](0, est)
-	}
+	e.reserve(e.end - e.base)
+	e.offIdx = e.offIdx[:e.end-e.base]
 	e.order = e.order[:0]
 	e.chains = false
-	if need := int(e.end - e.base); cap(e.offIdx) < need {
-		e.offIdx = hugepage.Make[int32](need, need)
-	} else {
-		e.offIdx = e.offIdx[:need]
-	}
 	name := ""
 	kept := 0
 	for i := range units {
@@ -269,6 +328,21 @@ func (e *encoder) group(units []dwarf.Unit, merged bool) error {
 	err := e.emit()
 	e.shard.CUs[e.cu].TypesEnd = e.shard.Types.NextID()
 	return err
+}
+
+// reserve makes room for the nodes and the offset index of a group spanning
+// span bytes of .debug_info. Encode reserves for its largest group first, so
+// that the tables are allocated once, not again (and the smaller ones left as
+// garbage) for each larger CU met. Reserving up front also spares growing by
+// appending, which would copy the nodes (and fault in their pages) about twice
+// over, in a copy that cannot be preempted and stalls the GC's stack scan.
+func (b *buffers) reserve(span uint64) {
+	if est := int(span/bytesPerNode) + 64; cap(b.nodes) < est {
+		b.nodes = hugepage.Make[node](0, est)
+	}
+	if need := int(span); cap(b.offIdx) < need {
+		b.offIdx = hugepage.Make[int32](need, need)
+	}
 }
 
 // unit records the nodes of one unit of a group. It returns the unit's name,
@@ -380,11 +454,11 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		p.last = idx
 	}
 	if ent.Has(dwarf.AttrName) {
-		s, _, err := e.attrString(ent, dwarf.AttrName)
+		t, _, err := e.attrText(ent, dwarf.AttrName)
 		if err != nil {
 			return 0, err
 		}
-		n.name = s
+		n.name = t
 		n.flags |= fHasName
 	}
 	ref := func(a dwarf.Attr) (uint64, error) {
@@ -452,11 +526,11 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		n.count = subrangeCount(ent)
 	case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation:
 		if ent.Has(dwarf.AttrConstValue) && ent.Form(dwarf.AttrConstValue).IsString() {
-			s, _, err := e.attrString(ent, dwarf.AttrConstValue)
+			t, _, err := e.attrText(ent, dwarf.AttrConstValue)
 			if err != nil {
 				return 0, err
 			}
-			n.value = s
+			n.value = t
 		}
 	case dwarf.TagSubprogram:
 		n.inline = uint8(ent.Val(dwarf.AttrInline))
@@ -681,7 +755,7 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		n.addr, n.flags = v, n.flags|fAddr
 		if e.relocED {
 			// The operand's offset in .debug_info: the block starts at Val.
-			n.section = e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1)
+			n.section = e.section(e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1))
 		}
 		rest = b[1+asz:]
 	case dwarf.OpAddrx, dwarf.OpGNUAddrIdx:
@@ -695,7 +769,7 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		}
 		n.addr, n.flags = v, n.flags|fAddr
 		if e.relocED {
-			n.section = e.sec.AddrSection(at)
+			n.section = e.section(e.sec.AddrSection(at))
 		}
 		rest = b[1+k:]
 	default:
@@ -707,7 +781,7 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		}
 	}
 	if !e.relocED {
-		n.section = e.file.SectionAt(n.addr)
+		n.section = e.section(e.file.SectionAt(n.addr))
 	}
 	return nil
 }
@@ -741,7 +815,7 @@ func (e *encoder) close(i int32) {
 		e.order = append(e.order, i)
 	case e.isAnnotation(n.tag) && n.parent >= 0:
 		p := &e.nodes[n.parent]
-		switch n.name {
+		switch e.s(n.name) {
 		case "btf_type_tag":
 			if p.tag == dwarf.TagPointerType && e.opts.Features&FeatureTypeTag != 0 {
 				n.flags |= fTypeTag
@@ -826,7 +900,7 @@ func (e *encoder) expandChains() error {
 		}
 		for _, a := range e.scratch {
 			an := e.nodes[a]
-			if an.name != "btf_type_tag" {
+			if e.s(an.name) != "btf_type_tag" {
 				break
 			}
 			k := int32(len(e.nodes))

@@ -90,7 +90,7 @@ func (e *encoder) emit() error {
 	var indexID btf.TypeID
 	for _, i := range e.order {
 		n := &e.nodes[i]
-		if n.tag == dwarf.TagBaseType && n.name == "int" {
+		if n.tag == dwarf.TagBaseType && e.s(n.name) == "int" {
 			indexID = n.id
 			break
 		}
@@ -116,12 +116,12 @@ func (e *encoder) emit() error {
 		case dwarf.TagRestrictType:
 			t = btf.Type{Kind: btf.KindRestrict, Type: g(e.resolve(n.typ))}
 		case dwarf.TagTypedef:
-			t = btf.Type{Kind: btf.KindTypedef, Name: n.name, Type: g(e.resolve(n.typ))}
+			t = btf.Type{Kind: btf.KindTypedef, Name: e.s(n.name), Type: g(e.resolve(n.typ))}
 		case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation: // btf_type_tag of a pointer
-			t = btf.Type{Kind: btf.KindTypeTag, Name: n.value, Type: g(e.tagTarget(n))}
+			t = btf.Type{Kind: btf.KindTypeTag, Name: e.s(n.value), Type: g(e.tagTarget(n))}
 		case dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagClassType, dwarf.TagInterfaceType:
 			if n.flags&fDecl != 0 {
-				t = btf.Type{Kind: btf.KindFwd, Name: n.name, KindFlag: n.tag == dwarf.TagUnionType}
+				t = btf.Type{Kind: btf.KindFwd, Name: e.s(n.name), KindFlag: n.tag == dwarf.TagUnionType}
 				break
 			}
 			t = e.composite(n, g, little)
@@ -252,7 +252,7 @@ func (e *encoder) declTags(n *node, tags []shard.DeclTag) ([]shard.DeclTag, erro
 		case isComponent(cn.tag):
 			for a := cn.child; a >= 0; a = e.nodes[a].next {
 				if an := &e.nodes[a]; an.flags&fDeclTag != 0 {
-					tags = append(tags, shard.DeclTag{Value: an.value, Component: component})
+					tags = append(tags, shard.DeclTag{Value: e.s(an.value), Component: component})
 				}
 			}
 			if tags, err = e.chainDeclTags(cn, component, tags); err != nil {
@@ -260,7 +260,7 @@ func (e *encoder) declTags(n *node, tags []shard.DeclTag) ([]shard.DeclTag, erro
 			}
 			component++
 		case cn.flags&fDeclTag != 0:
-			tags = append(tags, shard.DeclTag{Value: cn.value, Component: -1})
+			tags = append(tags, shard.DeclTag{Value: e.s(cn.value), Component: -1})
 		}
 	}
 	if n.tag == dwarf.TagStructType || n.tag == dwarf.TagSubprogram {
@@ -280,8 +280,8 @@ func (e *encoder) chainDeclTags(n *node, component int32, tags []shard.DeclTag) 
 		return tags, err
 	}
 	for _, a := range e.scratch {
-		if an := &e.nodes[a]; an.name == "btf_decl_tag" {
-			tags = append(tags, shard.DeclTag{Value: an.value, Component: component})
+		if an := &e.nodes[a]; e.s(an.name) == "btf_decl_tag" {
+			tags = append(tags, shard.DeclTag{Value: e.s(an.value), Component: component})
 		}
 	}
 	return tags, nil
@@ -295,7 +295,7 @@ func (e *encoder) baseType(n *node) btf.Type {
 	case signed:
 	case n.encoding == dwarf.ATEBoolean:
 	case n.encoding == dwarf.ATEFloat && e.opts.Features&FeatureFloat != 0:
-		return btf.Type{Kind: btf.KindFloat, Name: n.name, Size: uint32(byteSz)}
+		return btf.Type{Kind: btf.KindFloat, Name: e.s(n.name), Size: uint32(byteSz)}
 	}
 	var enc uint8
 	if signed {
@@ -303,7 +303,7 @@ func (e *encoder) baseType(n *node) btf.Type {
 	} else if n.encoding == dwarf.ATEBoolean {
 		enc = btf.IntBool
 	}
-	name := n.name
+	name := e.s(n.name)
 	if byteSz == 0 || byteSz&(byteSz-1) != 0 || byteSz > 16 {
 		name, byteSz = sanitizedIntName, 4
 	}
@@ -367,7 +367,7 @@ func (e *encoder) tagTarget(n *node) btf.TypeID {
 // composite follows btf_encoder__add_struct_type, with member bit offsets
 // computed as dwarf_loader's class_member__cache_byte_size does.
 func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool) btf.Type {
-	t := btf.Type{Kind: btf.KindStruct, Name: n.name, Size: uint32(n.size)}
+	t := btf.Type{Kind: btf.KindStruct, Name: e.s(n.name), Size: uint32(n.size)}
 	union := n.tag == dwarf.TagUnionType
 	if union {
 		t.Kind = btf.KindUnion
@@ -409,7 +409,7 @@ func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool)
 		if bitfield != 0 || bitOffset%8 != 0 {
 			t.KindFlag = true
 		}
-		e.mbuf = append(e.mbuf, btf.Member{Name: m.name, Type: g(e.resolve(m.typ)), Offset: uint32(bitOffset), Size: bitfield})
+		e.mbuf = append(e.mbuf, btf.Member{Name: e.s(m.name), Type: g(e.resolve(m.typ)), Offset: uint32(bitOffset), Size: bitfield})
 	}
 	t.Members = e.takeMembers()
 	return t
@@ -445,7 +445,7 @@ func (e *encoder) enum(n *node) btf.Type {
 		size = 4
 	}
 	enum64 := size > 4 && e.opts.Features&FeatureEnum64 != 0
-	t := btf.Type{Kind: btf.KindEnum, Name: n.name, Size: uint32(size)}
+	t := btf.Type{Kind: btf.KindEnum, Name: e.s(n.name), Size: uint32(size)}
 	if enum64 {
 		t.Kind = btf.KindEnum64
 		if b := e.node(n.typ); b != nil && b.tag == dwarf.TagBaseType &&
@@ -471,7 +471,7 @@ func (e *encoder) enum(n *node) btf.Type {
 				v = uint64(uint32(v))
 			}
 		}
-		e.mbuf = append(e.mbuf, btf.Enumerator(en.name, v))
+		e.mbuf = append(e.mbuf, btf.Enumerator(e.s(en.name), v))
 	}
 	t.Members = e.takeMembers()
 	return t
@@ -486,10 +486,10 @@ func (e *encoder) proto(ret, params *node, g func(btf.TypeID) btf.TypeID) btf.Ty
 		p := &e.nodes[c]
 		switch p.tag {
 		case dwarf.TagFormalParameter:
-			name, typ := p.name, p.typ
+			name, typ := e.s(p.name), p.typ
 			if o := e.node(p.origin); o != nil {
 				if name == "" {
-					name = o.name
+					name = e.s(o.name)
 				}
 				if typ == 0 {
 					typ = o.typ
@@ -545,7 +545,7 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 	ret := n
 	for _, c := range chain[:k] {
 		if name == "" {
-			name = c.name
+			name = e.s(c.name)
 		}
 		if c.flags&fExternal != 0 {
 			external = true
@@ -620,10 +620,10 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 	// LTRANS units describe a global as a DIE with an abstract origin (in an
 	// early-debug unit) and a location but no type: pahole reports it as a
 	// variable "that has void type", and so does finalize.
-	name, typ, external := n.name, n.typ, n.flags&fExternal != 0
+	name, typ, external := e.s(n.name), n.typ, n.flags&fExternal != 0
 	if s := e.node(n.spec); s != nil {
 		if name == "" {
-			name = s.name
+			name = e.s(s.name)
 		}
 		if typ == 0 {
 			typ = s.typ
@@ -633,7 +633,7 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 		}
 	}
 	if o := e.node(n.origin); o != nil && name == "" {
-		name = o.name
+		name = e.s(o.name)
 	}
 	src := n
 	if s := e.node(n.spec); s != nil && s.tag == dwarf.TagVariable {
@@ -654,7 +654,7 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 		Artificial:    n.flags&fArtificial != 0,
 		HasAddr:       n.flags&fAddr != 0,
 		Addr:          n.addr,
-		Section:       n.section,
+		Section:       e.sectionName(n.section),
 		DeclTags:      tags,
 	})
 	return nil

@@ -251,12 +251,13 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 	}
 	e := &encoder{
 		file: f, data: d, sec: sec, opts: opts, excl: excl,
-		rd:      d.NewReader(),
-		inline:  make(map[string]string, 1024),
-		shard:   &shard.Shard{Source: source, Types: btf.NewTable(), Linked: linkedImage(f)},
-		relocED: f.Type == elf.ET_REL,
-		abi:     abiOf(f.Machine),
-		buffers: getBuffers(),
+		rd:         d.NewReader(),
+		inline:     make(map[string]uint32, 1024),
+		sectionIdx: make(map[string]uint32),
+		shard:      &shard.Shard{Source: source, Types: btf.NewTable(), Linked: linkedImage(f)},
+		relocED:    f.Type == elf.ET_REL,
+		abi:        abiOf(f.Machine),
+		buffers:    getBuffers(),
 	}
 	// Names from .debug_str alias it: the table finds them by position.
 	e.shard.Types.InternFrom(sec.Str)
@@ -293,6 +294,11 @@ func Encode(f *elfobj.File, r Range, opts Options) (sh *shard.Shard, err error) 
 		}
 		return e.shard, nil
 	}
+	var largest uint64
+	for i := first; i < last; i++ {
+		largest = max(largest, units[i].Size())
+	}
+	e.reserve(largest)
 	for i := first; i < last; i++ {
 		if err := e.group(units[i:i+1], false); err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
