@@ -161,6 +161,11 @@ func (t *stringTable) addContent(s string) (uint32, error) {
 	if uint64(off)+uint64(len(s))+1 > maxStringsLen {
 		return 0, fmt.Errorf("string section exceeds %d bytes", maxStringsLen)
 	}
+	// Doubling as append does, but without clearing the new capacity (append
+	// clears it: every page of a growing table's data was touched twice).
+	if cap(t.data)-len(t.data) <= len(s) {
+		t.data = reserve(t.data, max(len(s)+1, len(t.data)))
+	}
 	t.data = append(t.data, s...)
 	t.data = append(t.data, 0)
 	t.index.put(slot, off-t.start)
