@@ -30,19 +30,24 @@ type node struct {
 	depth  int32
 
 	name   text
-	value  text   // annotation value (DW_AT_const_value string)
 	typ    uint64 // DW_AT_type target offset, 0 if none
 	origin uint64 // DW_AT_abstract_origin
 	spec   uint64 // DW_AT_specification
 	annot  uint64 // DW_AT_GNU_annotation: first DW_TAG_GNU_annotation of the DIE's chain (Compat132 only)
 
-	size, bitSize, bitOffset, dataBitOffset, memberLoc uint64
-	constVal                                           uint64
-	count                                              uint32 // subrange: elements
-	lowPC, addr                                        uint64
-	section                                            uint32 // encoder.sections index + 1 of the variable's section; 0: none
-	encoding                                           uint8
-	inline                                             uint8
+	size uint64
+	// aux holds the fields only one kind of DIE has, by tag (the methods of
+	// the same names read them):
+	//
+	//	member, inheritance: bitSize, bitOffset, dataBitOffset, memberLoc
+	//	enumerator: constVal
+	//	subrange: count (of elements)
+	//	subprogram: lowPC
+	//	variable: addr, section (encoder.sections index + 1; 0: none)
+	//	annotation: value (DW_AT_const_value string)
+	aux      [4]uint64
+	encoding uint8
+	inline   uint8
 	// regSmall and regBig are the register a formal parameter of a subprogram
 	// is in on entry, as pahole's parameter__decode_location finds it for a
 	// parameter of at most one word and for a bigger one (noReg if none);
@@ -81,6 +86,33 @@ type text struct {
 	off uint64
 	n   uint32
 	sec uint8
+}
+
+// Indexes of node.aux.
+const (
+	auxBitSize, auxBitOffset, auxDataBitOffset, auxMemberLoc = 0, 1, 2, 3
+	auxConstVal, auxCount, auxLowPC                          = 0, 0, 0
+	auxAddr, auxSection                                      = 0, 1
+	auxValueOff, auxValueLen                                 = 0, 1 // text.off; text.n | text.sec<<32
+)
+
+func (n *node) bitSize() uint64       { return n.aux[auxBitSize] }
+func (n *node) bitOffset() uint64     { return n.aux[auxBitOffset] }
+func (n *node) dataBitOffset() uint64 { return n.aux[auxDataBitOffset] }
+func (n *node) memberLoc() uint64     { return n.aux[auxMemberLoc] }
+func (n *node) constVal() uint64      { return n.aux[auxConstVal] }
+func (n *node) count() uint32         { return uint32(n.aux[auxCount]) }
+func (n *node) lowPC() uint64         { return n.aux[auxLowPC] }
+func (n *node) addr() uint64          { return n.aux[auxAddr] }
+func (n *node) section() uint32       { return uint32(n.aux[auxSection]) }
+
+func (n *node) value() text {
+	v := n.aux[auxValueLen]
+	return text{off: n.aux[auxValueOff], n: uint32(v), sec: uint8(v >> 32)}
+}
+
+func (n *node) setValue(t text) {
+	n.aux[auxValueOff], n.aux[auxValueLen] = t.off, uint64(t.n)|uint64(t.sec)<<32
 }
 
 // noReg is a regSmall or regBig that is not known.
@@ -506,31 +538,31 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 		n.encoding = uint8(ent.Val(dwarf.AttrEncoding))
 	case dwarf.TagMember, 0x1c:
 		if ent.Has(dwarf.AttrBitSize) {
-			n.bitSize, n.flags = ent.Val(dwarf.AttrBitSize), n.flags|fBitSize
+			n.aux[auxBitSize], n.flags = ent.Val(dwarf.AttrBitSize), n.flags|fBitSize
 		}
 		if ent.Has(dwarf.AttrBitOffset) {
-			n.bitOffset, n.flags = ent.Val(dwarf.AttrBitOffset), n.flags|fBitOffset
+			n.aux[auxBitOffset], n.flags = ent.Val(dwarf.AttrBitOffset), n.flags|fBitOffset
 		}
 		if ent.Has(dwarf.AttrDataBitOffset) {
-			n.dataBitOffset, n.flags = ent.Val(dwarf.AttrDataBitOffset), n.flags|fDataBitOffset
+			n.aux[auxDataBitOffset], n.flags = ent.Val(dwarf.AttrDataBitOffset), n.flags|fDataBitOffset
 		}
 		if ent.Has(dwarf.AttrDataMemberLocation) {
 			v, ok := e.memberLocation(ent)
 			if ok {
-				n.memberLoc, n.flags = v, n.flags|fMemberLoc
+				n.aux[auxMemberLoc], n.flags = v, n.flags|fMemberLoc
 			}
 		}
 	case dwarf.TagEnumerator:
-		n.constVal = ent.Val(dwarf.AttrConstValue)
+		n.aux[auxConstVal] = ent.Val(dwarf.AttrConstValue)
 	case dwarf.TagSubrangeType:
-		n.count = subrangeCount(ent)
+		n.aux[auxCount] = uint64(subrangeCount(ent))
 	case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation:
 		if ent.Has(dwarf.AttrConstValue) && ent.Form(dwarf.AttrConstValue).IsString() {
 			t, _, err := e.attrText(ent, dwarf.AttrConstValue)
 			if err != nil {
 				return 0, err
 			}
-			n.value = t
+			n.setValue(t)
 		}
 	case dwarf.TagSubprogram:
 		n.inline = uint8(ent.Val(dwarf.AttrInline))
@@ -539,7 +571,7 @@ func (e *encoder) record(ent *dwarf.Entry, parent, depth int32) (int32, error) {
 			if err != nil {
 				return 0, err
 			}
-			n.lowPC, n.flags = v, n.flags|fLowPC
+			n.aux[auxLowPC], n.flags = v, n.flags|fLowPC
 		} else if ent.Has(dwarf.AttrRanges) || ent.Has(dwarf.AttrEntryPC) {
 			n.flags |= fLowPC
 		}
@@ -752,10 +784,10 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		} else {
 			v = uint64(e.sec.ByteOrder.Uint32(b[1:]))
 		}
-		n.addr, n.flags = v, n.flags|fAddr
+		n.aux[auxAddr], n.flags = v, n.flags|fAddr
 		if e.relocED {
 			// The operand's offset in .debug_info: the block starts at Val.
-			n.section = e.section(e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1))
+			n.aux[auxSection] = uint64(e.section(e.sec.InfoSection(ent.Val(dwarf.AttrLocation) + 1)))
 		}
 		rest = b[1+asz:]
 	case dwarf.OpAddrx, dwarf.OpGNUAddrIdx:
@@ -767,9 +799,9 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 		if err != nil {
 			return err
 		}
-		n.addr, n.flags = v, n.flags|fAddr
+		n.aux[auxAddr], n.flags = v, n.flags|fAddr
 		if e.relocED {
-			n.section = e.section(e.sec.AddrSection(at))
+			n.aux[auxSection] = uint64(e.section(e.sec.AddrSection(at)))
 		}
 		rest = b[1+k:]
 	default:
@@ -777,11 +809,11 @@ func (e *encoder) varAddr(ent *dwarf.Entry, n *node) error {
 	}
 	if e.opts.Compat != Compat124 && len(rest) > 1 && rest[0] == dwarf.OpPlusUconst {
 		if v, k := dwarf.ULEB128(rest[1:]); k > 0 && 1+k == len(rest) {
-			n.addr += v
+			n.aux[auxAddr] += v
 		}
 	}
 	if !e.relocED {
-		n.section = e.section(e.file.SectionAt(n.addr))
+		n.aux[auxSection] = uint64(e.section(e.file.SectionAt(n.addr())))
 	}
 	return nil
 }
@@ -906,7 +938,7 @@ func (e *encoder) expandChains() error {
 			k := int32(len(e.nodes))
 			e.nodes = append(e.nodes, node{
 				off: an.off, tag: dwarf.TagGNUAnnotation, parent: p, child: -1, last: -1, next: -1,
-				depth: e.nodes[p].depth + 1, name: an.name, value: an.value, flags: fTypeTag | fChain,
+				depth: e.nodes[p].depth + 1, name: an.name, aux: an.aux, flags: fTypeTag | fChain,
 			})
 			pn := &e.nodes[p]
 			if pn.child < 0 {

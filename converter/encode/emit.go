@@ -118,7 +118,7 @@ func (e *encoder) emit() error {
 		case dwarf.TagTypedef:
 			t = btf.Type{Kind: btf.KindTypedef, Name: e.s(n.name), Type: g(e.resolve(n.typ))}
 		case dwarf.TagLLVMAnnotation, dwarf.TagGNUAnnotation: // btf_type_tag of a pointer
-			t = btf.Type{Kind: btf.KindTypeTag, Name: e.s(n.value), Type: g(e.tagTarget(n))}
+			t = btf.Type{Kind: btf.KindTypeTag, Name: e.s(n.value()), Type: g(e.tagTarget(n))}
 		case dwarf.TagStructType, dwarf.TagUnionType, dwarf.TagClassType, dwarf.TagInterfaceType:
 			if n.flags&fDecl != 0 {
 				t = btf.Type{Kind: btf.KindFwd, Name: e.s(n.name), KindFlag: n.tag == dwarf.TagUnionType}
@@ -207,7 +207,7 @@ func (e *encoder) arrayDim(a *node, c int32) (btf.TypeID, uint32) {
 		if seen && sub.flags&fDim != 0 {
 			return sub.id, nelems
 		}
-		nelems *= sub.count
+		nelems *= sub.count()
 		seen = true
 	}
 	return e.resolve(a.typ), nelems
@@ -252,7 +252,7 @@ func (e *encoder) declTags(n *node, tags []shard.DeclTag) ([]shard.DeclTag, erro
 		case isComponent(cn.tag):
 			for a := cn.child; a >= 0; a = e.nodes[a].next {
 				if an := &e.nodes[a]; an.flags&fDeclTag != 0 {
-					tags = append(tags, shard.DeclTag{Value: e.s(an.value), Component: component})
+					tags = append(tags, shard.DeclTag{Value: e.s(an.value()), Component: component})
 				}
 			}
 			if tags, err = e.chainDeclTags(cn, component, tags); err != nil {
@@ -260,7 +260,7 @@ func (e *encoder) declTags(n *node, tags []shard.DeclTag) ([]shard.DeclTag, erro
 			}
 			component++
 		case cn.flags&fDeclTag != 0:
-			tags = append(tags, shard.DeclTag{Value: e.s(cn.value), Component: -1})
+			tags = append(tags, shard.DeclTag{Value: e.s(cn.value()), Component: -1})
 		}
 	}
 	if n.tag == dwarf.TagStructType || n.tag == dwarf.TagSubprogram {
@@ -281,7 +281,7 @@ func (e *encoder) chainDeclTags(n *node, component int32, tags []shard.DeclTag) 
 	}
 	for _, a := range e.scratch {
 		if an := &e.nodes[a]; e.s(an.name) == "btf_decl_tag" {
-			tags = append(tags, shard.DeclTag{Value: e.s(an.value), Component: component})
+			tags = append(tags, shard.DeclTag{Value: e.s(an.value()), Component: component})
 		}
 	}
 	return tags, nil
@@ -383,13 +383,13 @@ func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool)
 		}
 		var bitOffset int64
 		if hasBitOffset {
-			bitOffset = int64(m.dataBitOffset)
+			bitOffset = int64(m.dataBitOffset())
 		} else {
-			bitOffset = int64(m.memberLoc) * 8
+			bitOffset = int64(m.memberLoc()) * 8
 		}
 		bitfield := uint32(0)
 		if m.flags&fBitSize != 0 {
-			bitfield = uint32(m.bitSize)
+			bitfield = uint32(m.bitSize())
 		}
 		if bitfield != 0 && !hasBitOffset {
 			byteSize := m.size
@@ -400,9 +400,9 @@ func (e *encoder) composite(n *node, g func(btf.TypeID) btf.TypeID, little bool)
 				// DWARF 2-4 DW_AT_bit_offset counts from the most significant bit of
 				// the storage unit; BTF counts from the start of the struct.
 				if little {
-					bitOffset = int64(m.memberLoc)*8 + int64(byteSize*8) - int64(m.bitOffset) - int64(bitfield)
+					bitOffset = int64(m.memberLoc())*8 + int64(byteSize*8) - int64(m.bitOffset()) - int64(bitfield)
 				} else {
-					bitOffset = int64(m.memberLoc)*8 + int64(m.bitOffset)
+					bitOffset = int64(m.memberLoc())*8 + int64(m.bitOffset())
 				}
 			}
 		}
@@ -458,7 +458,7 @@ func (e *encoder) enum(n *node) btf.Type {
 		if en.tag != dwarf.TagEnumerator {
 			continue
 		}
-		v := en.constVal
+		v := en.constVal()
 		if !enum64 {
 			if e.opts.Features&FeatureEnum64 == 0 {
 				v = uint64(uint32(v)) // pahole passes (uint32_t)value
@@ -592,7 +592,7 @@ func (e *encoder) function(n *node, g func(btf.TypeID) btf.TypeID) error {
 		External:          external,
 		Inline:            n.inline == 1 || n.inline == 3, // DW_INL_inlined, DW_INL_declared_inlined
 		HasLowPC:          n.flags&fLowPC != 0,
-		LowPC:             n.lowPC,
+		LowPC:             n.lowPC(),
 		AllParamsNamed:    allNamed,
 		OptimizedParams:   pf.optimized,
 		UnexpectedReg:     pf.unexpectedReg,
@@ -653,8 +653,8 @@ func (e *encoder) variable(n *node, g func(btf.TypeID) btf.TypeID) error {
 		TopLevel:      n.depth == 1,
 		Artificial:    n.flags&fArtificial != 0,
 		HasAddr:       n.flags&fAddr != 0,
-		Addr:          n.addr,
-		Section:       e.sectionName(n.section),
+		Addr:          n.addr(),
+		Section:       e.sectionName(n.section()),
 		DeclTags:      tags,
 	})
 	return nil

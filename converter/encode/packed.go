@@ -332,20 +332,20 @@ func (e *encoder) memberLayout(m *node, union bool) memberLayout {
 	hasBitOffset := m.flags&fDataBitOffset != 0
 	var bfo int8 // bitfield_offset
 	if hasBitOffset {
-		l.bitOffset = uint32(m.dataBitOffset)
+		l.bitOffset = uint32(m.dataBitOffset())
 	} else {
 		if m.flags&fMemberLoc != 0 {
-			l.byteOffset = uint32(m.memberLoc)
+			l.byteOffset = uint32(m.memberLoc())
 		} else {
 			l.static = !union
 		}
 		l.bitOffset = l.byteOffset * 8
-		bfo = int8(m.bitOffset)
+		bfo = int8(m.bitOffset())
 	}
 	if m.flags&fSize != 0 {
 		l.byteSize = m.size
 	}
-	l.bitfieldSize = uint8(m.bitSize)
+	l.bitfieldSize = uint8(m.bitSize())
 	if l.static {
 		return l
 	}
@@ -447,7 +447,7 @@ func (e *encoder) paholeSize(off uint64, depth int) uint64 {
 		entries := uint64(1)
 		for c := n.child; c >= 0; c = e.nodes[c].next {
 			if e.nodes[c].tag == dwarf.TagSubrangeType {
-				entries *= uint64(e.nodes[c].count)
+				entries *= uint64(e.nodes[c].count())
 			}
 		}
 		size *= entries
