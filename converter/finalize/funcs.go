@@ -127,32 +127,53 @@ func (c *combiner) selectFuncs132() []candRef {
 			states = append(states, st)
 		}
 	}
-	// pahole sorts with qsort by name; stably here, so a name's states stay in link
-	// order (glibc <= 2.36 merge sort gives the same). The states were appended in
-	// link order: that order breaks ties, which makes an unstable sort stable (and
-	// sorting a hundred thousand states several times faster).
-	slices.SortFunc(states, func(a, b funcState) int {
-		if a.elf != b.elf { // one per name
-			return cmp.Compare(a.elf.name, b.elf.name)
-		}
-		if a.ref.shard != b.ref.shard {
-			return cmp.Compare(a.ref.shard, b.ref.shard)
-		}
-		return cmp.Compare(a.ref.fn, b.ref.fn)
-	})
-
 	var sel []candRef
-	for i := 0; i < len(states); {
-		j := i + 1
-		for j < len(states) && states[j].elf == states[i].elf {
-			j++
-		}
-		if st := c.combine132(states[i:j]); st != nil {
+	for _, group := range groupByName(states) {
+		if st := c.combine132(group); st != nil {
 			sel = append(sel, st.ref)
 		}
-		i = j
 	}
 	return sel
+}
+
+// groupByName groups states by function, the functions in name order and each
+// one's states in the order given (link order): what pahole gets by sorting
+// with qsort by name, stably (glibc <= 2.36's merge sort). The functions, far
+// fewer than the states, are sorted by name; the states are then placed by a
+// counting sort on their function's position, which keeps their order within a
+// function.
+func groupByName(states []funcState) [][]funcState {
+	pos := make(map[*elfFunc]int)
+	var funcs []*elfFunc
+	for i := range states {
+		if _, ok := pos[states[i].elf]; !ok {
+			pos[states[i].elf] = 0
+			funcs = append(funcs, states[i].elf)
+		}
+	}
+	slices.SortFunc(funcs, func(a, b *elfFunc) int { return cmp.Compare(a.name, b.name) }) // one per name
+	start := make([]int, len(funcs)+1)
+	for i, f := range funcs {
+		pos[f] = i
+	}
+	for i := range states {
+		start[pos[states[i].elf]+1]++
+	}
+	for i := range funcs {
+		start[i+1] += start[i]
+	}
+	sorted := make([]funcState, len(states))
+	next := slices.Clone(start[:len(funcs)])
+	for i := range states {
+		g := pos[states[i].elf]
+		sorted[next[g]] = states[i]
+		next[g]++
+	}
+	groups := make([][]funcState, len(funcs))
+	for i := range funcs {
+		groups[i] = sorted[start[i]:start[i+1]]
+	}
+	return groups
 }
 
 // combine132 merges the states of one function as saved_functions_combine and
