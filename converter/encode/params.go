@@ -140,11 +140,15 @@ func (e *encoder) analyzeParams() {
 	if e.abi.twoRegs {
 		inMem = 2 * asz
 	}
+	concrete := e.scratch[:0] // parameters that take their origin's facts
 	for i := range e.nodes {
 		if !e.isParamOfSubprogram(i) {
 			continue
 		}
 		n := &e.nodes[i]
+		if n.typ == 0 && n.origin != 0 {
+			concrete = append(concrete, int32(i))
+		}
 		var size uint64
 		if n.origin != 0 {
 			if o := e.node(n.origin); o != nil {
@@ -163,11 +167,9 @@ func (e *encoder) analyzeParams() {
 		p.konst = n.flags&fConst != 0
 		p.mem = size > inMem
 	}
-	for i := range e.nodes {
+	e.scratch = concrete
+	for _, i := range concrete {
 		n := &e.nodes[i]
-		if !e.isParamOfSubprogram(i) || n.typ != 0 || n.origin == 0 {
-			continue
-		}
 		k := e.offIdx[n.origin-e.base]
 		if k == 0 || !e.isParamOfSubprogram(int(k-1)) {
 			continue
