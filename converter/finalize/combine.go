@@ -122,6 +122,11 @@ func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, er
 		if c.kfuncs, err = collectKfuncs(img); err != nil {
 			return nil, err
 		}
+		if opts.ArenaAttributes {
+			if err := checkArenaKfuncs(img, c.kfuncs); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if c.img == nil {
 		c.img = &Image{}

@@ -3,6 +3,7 @@ package finalize
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rules-btf/rules_btf/converter/shard"
@@ -44,6 +45,7 @@ const (
 	btfIDFuncPrefix = "__BTF_ID__func__"
 	set8Kfuncs      = 1 << 0  // BTF_SET8_KFUNCS
 	kfFastcall      = 1 << 12 // KF_FASTCALL
+	kfArena         = 7 << 13 // KF_ARENA_RET, KF_ARENA_ARG1, KF_ARENA_ARG2
 	kfuncTag        = "bpf_kfunc"
 	fastcallTag     = "bpf_fastcall"
 )
@@ -138,4 +140,20 @@ func (c *combiner) kfuncTags(name string) []shard.DeclTag {
 		tags = append(tags, shard.DeclTag{Value: fastcallTag, Component: -1})
 	}
 	return tags
+}
+
+// checkArenaKfuncs refuses, for Options.ArenaAttributes, the kfuncs whose pointers
+// pahole would tag with "address_space(1)": rather no output than BTF without them.
+func checkArenaKfuncs(img *Image, kfuncs map[string]uint32) error {
+	var names []string
+	for name, fl := range kfuncs {
+		if fl&kfArena != 0 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return fmt.Errorf("%s: feature attributes: kfunc %s is flagged KF_ARENA_*; its address_space(1) type attributes are not supported", img.Path, names[0])
 }

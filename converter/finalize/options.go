@@ -45,10 +45,12 @@ type Options struct {
 	Compat Compat
 	Inputs InputKind
 
-	// SkipVars emits no VARs and no DATASECs (pahole --skip_encoding_btf_vars; the
+	// SkipVars emits no per-CPU VARs, and no VARs or DATASECs at all without
+	// GlobalVars (pahole --skip_encoding_btf_vars; the
 	// absence of feature "var").
 	SkipVars bool
-	// GlobalVars also emits every global variable, one DATASEC per section
+	// GlobalVars also emits every global variable (per-CPU ones too, even with
+	// SkipVars, as pahole 1.32), one DATASEC per section
 	// (feature global_var). Pahole132 only.
 	GlobalVars bool
 	// InconsistentFuncs keeps functions whose prototypes differ between CUs,
@@ -64,6 +66,12 @@ type Options struct {
 	// to the FUNC of every kernel function in a kfunc set of the image's
 	// .BTF_ids section (feature decl_tag_kfuncs; see kfuncs.go). Pahole132 only.
 	TagKfuncs bool
+	// ArenaAttributes is pahole's feature attributes: with TagKfuncs, the
+	// pointers a kfunc flagged KF_ARENA_RET/ARG1/ARG2 returns or takes get a
+	// TYPE_TAG "address_space(1)" attribute. Combine does not write these tags
+	// yet: it refuses an image that has such a kfunc, and otherwise the feature
+	// changes nothing.
+	ArenaAttributes bool
 	// Jobs is how many shards Combine works on at a time (0: runtime.GOMAXPROCS).
 	// The result does not depend on it.
 	Jobs int

@@ -30,7 +30,7 @@ type objKey struct {
 
 // selectVars picks the variables of one shard, in candidate order.
 func (c *combiner) selectVars(sc *shardCtx) ([]varOut, error) {
-	if c.opts.SkipVars || c.img == nil || !c.img.HasSymtab {
+	if (c.opts.SkipVars && !c.opts.GlobalVars) || c.img == nil || !c.img.HasSymtab {
 		return nil, nil
 	}
 	if c.opts.Compat == Pahole124 && c.x.percpu == 0 {
@@ -170,7 +170,9 @@ func (c *combiner) var132(sc *shardCtx, v *shard.Var) (varOut, bool, error) {
 		return varOut{}, false, nil
 	}
 	sec, off, _, ok := c.locate(sc, v, !c.opts.GlobalVars)
-	if !ok || !(c.opts.GlobalVars || sec == c.x.percpu) {
+	// pahole 1.32 takes the variables of every section with GlobalVars, and of
+	// the per-CPU section unless SkipVars.
+	if !ok || !(c.opts.GlobalVars || (!c.opts.SkipVars && sec == c.x.percpu)) {
 		return varOut{}, false, nil
 	}
 	name := v.Name

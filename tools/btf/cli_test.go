@@ -57,7 +57,7 @@ func TestBadInput(t *testing.T) {
 		{"missing input", []string{"stat", filepath.Join(dir, "nope")}, []string{"nope"}, nil},
 		{"not BTF", []string{"stat", text}, []string{text}, nil},
 		{"bad --cus", []string{"shard", "-o", out, "--cus", "3/2", objs[0]}, []string{"--cus"}, nil},
-		{"unknown feature", []string{"encode", "-o", out, "--btf_features", "var,bogus", bin}, []string{"bogus"}, nil},
+		{"unknown feature, strict", []string{"encode", "-o", out, "--btf_features_strict", "var,bogus", bin}, []string{"bogus"}, nil},
 		{"unknown verb", []string{"frobnicate"}, []string{"frobnicate"}, nil},
 		{"no -o", []string{"shard", objs[0]}, []string{"-o"}, nil},
 		{"missing params file", []string{"@" + filepath.Join(dir, "no-params")}, []string{"no-params"}, nil},

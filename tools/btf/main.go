@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -41,6 +42,7 @@ var verbs = map[string]verb{
 	"diff":   {"compare two BTF blobs as sets of types, regardless of IDs", runDiff},
 	"stat":   {"count the types of a BTF blob per kind", runStat},
 	"load":   {"load raw BTF into the running kernel (BPF_BTF_LOAD) to check that it accepts it", runLoad},
+	"pahole": {"pahole's command line (-J, --btf_encode_detached, --btf_base, ...), as a kernel build gives it", runPahole},
 }
 
 func main() {
@@ -55,11 +57,20 @@ func main() {
 		}
 		return
 	}
-	err := run(os.Args[1:], os.Stdout)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "btf: %v\n", err)
+	name, args := "btf", os.Args[1:]
+	if isPahole(os.Args[0]) {
+		name, args = "pahole", append([]string{"pahole"}, args...)
+	}
+	if err := run(args, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// isPahole reports whether the program was invoked under the name pahole (a
+// symlink or copy of btf), as the pahole front end (pahole.go).
+func isPahole(argv0 string) bool {
+	return filepath.Base(argv0) == "pahole"
 }
 
 // run is the whole command: it expands params files, picks the verb and turns any

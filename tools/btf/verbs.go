@@ -54,27 +54,33 @@ func runEncode(args []string, stdout io.Writer) error {
 	if *out == "" && *elfOut == "" {
 		return fmt.Errorf("%w: btf encode: -o or --elf-out is required", errUsage)
 	}
-	opts, err := conv.options()
+	opts, err := conv.options(os.Stderr)
 	if err != nil {
 		return err
 	}
 	if err := checkDistillFlags("encode", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
-	order, err := pipeline.ByteOrder(pos[0])
+	return encodeFile(pos[0], *jobs, *base, opts, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: pos[0], distilled: opts.DistilledBase})
+}
+
+// encodeFile converts the ELF file in to BTF with opts, using jobs workers, split on
+// the base BTF file base if it is not empty, and writes it to o.
+func encodeFile(in string, jobs int, base string, opts pipeline.Options, o outputs) error {
+	order, err := pipeline.ByteOrder(in)
 	if err != nil {
 		return err
 	}
 	var baseSpec *btf.Spec
-	baseSpec, opts.Dedup.Base, err = readDedupBase(*base)
+	baseSpec, opts.Dedup.Base, err = readDedupBase(base)
 	if err != nil {
 		return err
 	}
-	spec, err := pipeline.Encode(context.Background(), pos[0], *jobs, baseSpec, opts)
+	spec, err := pipeline.Encode(context.Background(), in, jobs, baseSpec, opts)
 	if err != nil {
 		return err
 	}
-	return writeBTF(spec, order, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: pos[0], distilled: opts.DistilledBase})
+	return writeBTF(spec, order, o)
 }
 
 func runShard(args []string, stdout io.Writer) error {
@@ -99,7 +105,7 @@ func runShard(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts, err := conv.options()
+	opts, err := conv.options(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -135,7 +141,7 @@ func runMerge(args []string, stdout io.Writer) error {
 	if *elfOut != "" && *elfPath == "" {
 		return fmt.Errorf("%w: btf merge: --elf-out needs --elf", errUsage)
 	}
-	opts, err := conv.options()
+	opts, err := conv.options(os.Stderr)
 	if err != nil {
 		return err
 	}
