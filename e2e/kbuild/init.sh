@@ -24,5 +24,10 @@ for ko in /lib/modules/*.ko; do
   fi
   echo "KBTEST module $m $r"
 done
+# The BTF objects the kernel holds (vmlinux's and each module's, BPF_BTF_GET_NEXT_ID),
+# then the whole kernel log for run.sh to search for BTF errors.
+echo "KBTEST btf-objects $(bpftool btf list 2>/dev/null | grep -c '^[0-9]*: name ')"
+echo "KBTEST dmesg"
+dmesg
 echo "KBTEST done"
 reboot -f
