@@ -51,17 +51,33 @@ for d in "$cap"/call.*; do
 done | LC_ALL=C sort | cut -d' ' -f3 >"$calls"
 nmod=$(($(wc -l <"$calls") - 1))
 
-# prepare: a fresh tree of the inputs at the paths Kbuild gave, and the base.
+# The calls' arguments as replayed from the tree: paths Kbuild gave as absolute (an
+# out-of-tree module, $(objtree)/vmlinux) made relative to it. Written next to the
+# calls' captures in the work directory.
+replays=$BENCH_WORK/replays
+mkdir -p "$replays"
+while read -r d; do
+  last=$(tail -1 "$d/args")
+  while read -r a; do
+    case $a in
+      /*/vmlinux) echo vmlinux ;;
+      "$last") case $a in /*) echo "ext/$(basename "$a")" ;; *) echo "$a" ;; esac ;;
+      *) echo "$a" ;;
+    esac
+  done <"$d/args" >"$replays/$(basename "$d")"
+done <"$calls"
+
+# prepare: a fresh tree of the inputs at the paths of the calls, and the base.
 tree=$BENCH_WORK/tree
 prepare() {
   rm -rf "$tree"
   mkdir -p "$tree"
   ln -s "$cap/vmlinux" "$tree/vmlinux"
-  local d last
+  local d in
   while read -r d; do
-    last=$(tail -1 "$d/args")
-    mkdir -p "$tree/$(dirname "$last")"
-    cp "$d/input" "$tree/$last"
+    in=$(tail -1 "$replays/$(basename "$d")")
+    mkdir -p "$tree/$(dirname "$in")"
+    cp "$d/input" "$tree/$in"
   done <"$calls"
 }
 
@@ -69,10 +85,10 @@ prepare() {
 cat >"$BENCH_WORK/replay" <<'EOF'
 #!/bin/bash
 set -e
-pahole=$1 calls=$2 tree=$3
+pahole=$1 calls=$2 tree=$3 replays=$4
 cd "$tree"
 while read -r d; do
-  mapfile -t args <"$d/args"
+  mapfile -t args <"$replays/$(basename "$d")"
   "$pahole" "${args[@]}"
 done <"$calls"
 EOF
@@ -82,9 +98,9 @@ bench_log "Linux $kernel: vmlinux and $nmod modules; peer: $("$peer" --version),
 : >"$BENCH_WORK/results"
 for ((i = 1; i <= runs; i++)); do
   prepare
-  bench_run peer "$BENCH_WORK/replay" "$peer" "$calls" "$tree"
+  bench_run peer "$BENCH_WORK/replay" "$peer" "$calls" "$tree" "$replays"
   prepare
-  BTF_PAHOLE_VERSION=$version bench_run ours "$BENCH_WORK/replay" "$BENCH_WORK/ours/pahole" "$calls" "$tree"
+  BTF_PAHOLE_VERSION=$version bench_run ours "$BENCH_WORK/replay" "$BENCH_WORK/ours/pahole" "$calls" "$tree" "$replays"
   bench_log "run $i/$runs: $(bench_last peer) | $(bench_last ours)"
 done
 bench_table "Kbuild's BTF steps of Linux $kernel (vmlinux + $nmod modules, one process per call)" \

@@ -2,11 +2,15 @@ package output
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"slices"
 	"strings"
+	"syscall"
 )
 
 // AddSection returns a copy of the ELF file elf with section name (".BTF",
@@ -38,20 +42,83 @@ import (
 // including extended section numbering (e_shnum 0 and e_shstrndx SHN_XINDEX, the
 // real values in section header 0).
 func AddSection(elf []byte, name string, data []byte) ([]byte, error) {
-	if name == "" || strings.IndexByte(name, 0) >= 0 {
-		return nil, fmt.Errorf("elf: invalid section name %q", name)
-	}
-	f, err := parseELF(elf)
+	out := make([]byte, len(elf), len(elf)+len(data)+4096)
+	copy(out, elf)
+	f, err := parseELF(out)
 	if err != nil {
 		return nil, err
+	}
+	if err := f.set(name, data); err != nil {
+		return nil, err
+	}
+	return append(f.orig, f.tail...), nil
+}
+
+// AddSectionsInPlace is AddSection on the ELF file at path itself, for each section
+// in turn (pahole -J): what AddSection appends is written at the end of the file,
+// then the few header bytes it changes, the ELF header last; the rest of the file is
+// neither read nor written. An error before the writes leaves the file as it was.
+// Unlike WriteFileAtomic, nothing is synced: like pahole's, the result is a build
+// step's, which the build reruns.
+func AddSectionsInPlace(path string, secs ...Section) error {
+	file, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	if size == 0 || size != int64(int(size)) {
+		return fmt.Errorf("%s: elf: offset 0x0: %w", path, ErrNotELF)
+	}
+	// A private mapping: the header bytes the sections change are copied on write,
+	// the rest stays in the page cache, untouched.
+	orig, err := syscall.Mmap(int(file.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer syscall.Munmap(orig)
+	f, err := parseELF(orig)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	f.dirty = []span{}
+	for _, sec := range secs {
+		if err := f.set(sec.Name, sec.Data); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if _, err := file.WriteAt(f.tail, size); err != nil {
+		return err
+	}
+	// The ELF header (the first span, if it changed at all) goes last.
+	slices.SortFunc(f.dirty, func(a, b span) int { return cmp.Compare(b.off, a.off) })
+	for _, d := range f.dirty {
+		if _, err := file.WriteAt(orig[d.off:d.off+d.n], int64(d.off)); err != nil {
+			return err
+		}
+	}
+	return file.Close()
+}
+
+// Section is a section for AddSectionsInPlace to add or replace.
+type Section struct {
+	Name string
+	Data []byte
+}
+
+// set adds section name with data, or replaces its contents.
+func (f *elfFile) set(name string, data []byte) error {
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		return fmt.Errorf("elf: invalid section name %q", name)
 	}
 	idx, err := f.find(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make([]byte, len(elf), len(elf)+len(data)+len(f.shstrtab)+len(name)+(f.shnum+1)*f.shentsize+16)
-	copy(out, elf)
-	f.buf = out
 	if idx >= 0 {
 		return f.replace(idx, name, data)
 	}
@@ -72,8 +139,15 @@ const (
 
 // elfFile is the part of an ELF file's layout AddSection needs; field offsets follow
 // the class.
+//
+// The file is the bytes of the original, orig, which set changes in place (only
+// header fields, and a replaced section's contents where they fit), followed by
+// tail, what set appends. With dirty not nil, every change to orig is recorded in
+// it.
 type elfFile struct {
-	buf       []byte
+	orig      []byte
+	tail      []byte
+	dirty     []span
 	bo        binary.ByteOrder
 	is64      bool
 	shoff     uint64
@@ -82,6 +156,9 @@ type elfFile struct {
 	shentsize int
 	shstrtab  []byte
 }
+
+// span is a range of bytes of a file.
+type span struct{ off, n uint64 }
 
 func errorf(off uint64, format string, args ...any) error {
 	return fmt.Errorf("elf: offset %#x: %s", off, fmt.Sprintf(format, args...))
@@ -94,7 +171,7 @@ func parseELF(b []byte) (*elfFile, error) {
 	if len(b) < 16 || string(b[:4]) != "\x7fELF" {
 		return nil, fmt.Errorf("elf: offset 0x0: %w", ErrNotELF)
 	}
-	f := &elfFile{buf: b}
+	f := &elfFile{orig: b}
 	switch b[4] {
 	case 1:
 	case 2:
@@ -176,24 +253,47 @@ func (f *elfFile) shdrOff(i int, off64, off32 uint64) uint64 {
 	return f.shoff + uint64(i)*uint64(f.shentsize) + f.ehdrOff(off64, off32)
 }
 
+// size is the length of the file as it stands.
+func (f *elfFile) size() uint64 { return uint64(len(f.orig) + len(f.tail)) }
+
+// at returns the n bytes at file offset off, for reading; a range lies wholly in
+// the original or wholly in what was appended.
+func (f *elfFile) at(off, n uint64) []byte {
+	if o := uint64(len(f.orig)); off >= o {
+		return f.tail[off-o : off-o+n]
+	}
+	return f.orig[off : off+n]
+}
+
+// put returns the n bytes at file offset off, for writing.
+func (f *elfFile) put(off, n uint64) []byte {
+	if off < uint64(len(f.orig)) && f.dirty != nil {
+		f.dirty = append(f.dirty, span{off, n})
+	}
+	return f.at(off, n)
+}
+
 // word reads an address-sized field.
 func (f *elfFile) word(off uint64) uint64 {
 	if f.is64 {
-		return f.bo.Uint64(f.buf[off:])
+		return f.bo.Uint64(f.at(off, 8))
 	}
-	return uint64(f.bo.Uint32(f.buf[off:]))
+	return uint64(f.bo.Uint32(f.at(off, 4)))
 }
 
 func (f *elfFile) putWord(off, v uint64) {
 	if f.is64 {
-		f.bo.PutUint64(f.buf[off:], v)
+		f.bo.PutUint64(f.put(off, 8), v)
 	} else {
-		f.bo.PutUint32(f.buf[off:], uint32(v))
+		f.bo.PutUint32(f.put(off, 4), uint32(v))
 	}
 }
 
-func (f *elfFile) shName(i int) uint32   { return f.bo.Uint32(f.buf[f.shdrOff(i, 0, 0):]) }
-func (f *elfFile) shType(i int) uint32   { return f.bo.Uint32(f.buf[f.shdrOff(i, 4, 4):]) }
+func (f *elfFile) put16(off uint64, v uint16) { f.bo.PutUint16(f.put(off, 2), v) }
+func (f *elfFile) put32(off uint64, v uint32) { f.bo.PutUint32(f.put(off, 4), v) }
+
+func (f *elfFile) shName(i int) uint32   { return f.bo.Uint32(f.at(f.shdrOff(i, 0, 0), 4)) }
+func (f *elfFile) shType(i int) uint32   { return f.bo.Uint32(f.at(f.shdrOff(i, 4, 4), 4)) }
 func (f *elfFile) shFlags(i int) uint64  { return f.word(f.shdrOff(i, 8, 8)) }
 func (f *elfFile) shOffset(i int) uint64 { return f.word(f.shdrOff(i, 24, 16)) }
 func (f *elfFile) shSize(i int) uint64   { return f.word(f.shdrOff(i, 32, 20)) }
@@ -216,29 +316,30 @@ func (f *elfFile) find(name string) (int, error) {
 // appendAligned appends b to the file at the next multiple of align and returns its
 // offset.
 func (f *elfFile) appendAligned(b []byte, align int) uint64 {
-	for len(f.buf)%align != 0 {
-		f.buf = append(f.buf, 0)
+	for f.size()%uint64(align) != 0 {
+		f.tail = append(f.tail, 0)
 	}
-	off := uint64(len(f.buf))
-	f.buf = append(f.buf, b...)
+	off := f.size()
+	f.tail = append(f.tail, b...)
 	return off
 }
 
-func (f *elfFile) replace(i int, name string, data []byte) ([]byte, error) {
+func (f *elfFile) replace(i int, name string, data []byte) error {
 	off, size := f.shOffset(i), f.shSize(i)
 	hdr := f.shdrOff(i, 0, 0)
 	if f.shType(i) == shtNobits {
-		return nil, errorf(hdr, "section %d (%s) is SHT_NOBITS: it has no contents to replace", i, name)
+		return errorf(hdr, "section %d (%s) is SHT_NOBITS: it has no contents to replace", i, name)
 	}
-	if off > uint64(len(f.buf)) || size > uint64(len(f.buf))-off {
-		return nil, errorf(hdr, "section %d (%s) [%#x, +%#x) beyond the %d-byte file", i, name, off, size, len(f.buf))
+	if end := f.size(); off > end || size > end-off || (off < uint64(len(f.orig)) && off+size > uint64(len(f.orig))) {
+		return errorf(hdr, "section %d (%s) [%#x, +%#x) beyond the %d-byte file", i, name, off, size, end)
 	}
 	if f.shFlags(i)&shfAlloc != 0 && uint64(len(data)) != size {
-		return nil, errorf(hdr, "section %d (%s) is part of the loaded image (SHF_ALLOC); replacing its %d bytes with %d would need a relink", i, name, size, len(data))
+		return errorf(hdr, "section %d (%s) is part of the loaded image (SHF_ALLOC); replacing its %d bytes with %d would need a relink", i, name, size, len(data))
 	}
 	if uint64(len(data)) <= size {
-		copy(f.buf[off:], data)
-		clear(f.buf[off+uint64(len(data)) : off+size])
+		b := f.put(off, size)
+		copy(b, data)
+		clear(b[len(data):])
 	} else {
 		align := int(f.word(f.shdrOff(i, 48, 32)))
 		if align < btfAlign || align&(align-1) != 0 || align > 4096 {
@@ -248,15 +349,15 @@ func (f *elfFile) replace(i int, name string, data []byte) ([]byte, error) {
 		f.putWord(f.shdrOff(i, 24, 16), off)
 	}
 	f.putWord(f.shdrOff(i, 32, 20), uint64(len(data)))
-	return f.buf, nil
+	return nil
 }
 
-func (f *elfFile) add(name string, data []byte) ([]byte, error) {
+func (f *elfFile) add(name string, data []byte) error {
 	// The name: reuse an existing string (also as the tail of a longer one, as
 	// ".BTF" is of ".rel.BTF"), or append a grown copy of the name table.
 	nameOff := bytes.Index(f.shstrtab, append([]byte(name), 0))
 	if nameOff < 0 && uint64(len(f.shstrtab))+uint64(len(name)) >= math.MaxUint32 {
-		return nil, fmt.Errorf("elf: section name table too large to add %q", name)
+		return fmt.Errorf("elf: section name table too large to add %q", name)
 	}
 	dataOff := f.appendAligned(data, btfAlign)
 	if nameOff < 0 {
@@ -266,6 +367,7 @@ func (f *elfFile) add(name string, data []byte) ([]byte, error) {
 		off := f.appendAligned(strtab, 1)
 		f.putWord(f.shdrOff(f.shstrndx, 24, 16), off)
 		f.putWord(f.shdrOff(f.shstrndx, 32, 20), uint64(len(strtab)))
+		f.shstrtab = f.at(off, uint64(len(strtab)))
 	}
 
 	// The new section header table: the old one (with the updates above) and one
@@ -274,35 +376,36 @@ func (f *elfFile) add(name string, data []byte) ([]byte, error) {
 	if f.is64 {
 		wordSize = 8
 	}
-	oldTable := f.buf[f.shoff : f.shoff+uint64(f.shnum*f.shentsize)]
+	oldTable := f.at(f.shoff, uint64(f.shnum*f.shentsize))
 	table := make([]byte, len(oldTable)+f.shentsize)
 	copy(table, oldTable)
 	newShoff := f.appendAligned(table, wordSize)
 	f.shoff = newShoff
 	n := f.shnum
-	f.bo.PutUint32(f.buf[f.shdrOff(n, 0, 0):], uint32(nameOff))
-	f.bo.PutUint32(f.buf[f.shdrOff(n, 4, 4):], shtProgbits)
+	f.shnum++
+	f.put32(f.shdrOff(n, 0, 0), uint32(nameOff))
+	f.put32(f.shdrOff(n, 4, 4), shtProgbits)
 	f.putWord(f.shdrOff(n, 8, 8), 0)         // sh_flags
 	f.putWord(f.shdrOff(n, 16, 12), 0)       // sh_addr
 	f.putWord(f.shdrOff(n, 24, 16), dataOff) // sh_offset
 	f.putWord(f.shdrOff(n, 32, 20), uint64(len(data)))
-	f.bo.PutUint32(f.buf[f.shdrOff(n, 40, 24):], 0) // sh_link
-	f.bo.PutUint32(f.buf[f.shdrOff(n, 44, 28):], 0) // sh_info
-	f.putWord(f.shdrOff(n, 48, 32), btfAlign)       // sh_addralign
-	f.putWord(f.shdrOff(n, 56, 36), 0)              // sh_entsize
+	f.put32(f.shdrOff(n, 40, 24), 0)          // sh_link
+	f.put32(f.shdrOff(n, 44, 28), 0)          // sh_info
+	f.putWord(f.shdrOff(n, 48, 32), btfAlign) // sh_addralign
+	f.putWord(f.shdrOff(n, 56, 36), 0)        // sh_entsize
 
 	// The ELF header: e_shoff and e_shnum (extended numbering past SHN_LORESERVE).
 	f.putWord(f.ehdrOff(40, 32), newShoff)
 	shnum := n + 1
 	if shnum >= shnLoreserve {
-		f.bo.PutUint16(f.buf[f.ehdrOff(60, 48):], 0)
+		f.put16(f.ehdrOff(60, 48), 0)
 		f.putWord(f.shdrOff(0, 32, 20), uint64(shnum))
 	} else {
-		f.bo.PutUint16(f.buf[f.ehdrOff(60, 48):], uint16(shnum))
+		f.put16(f.ehdrOff(60, 48), uint16(shnum))
 	}
 	if f.shstrndx >= shnLoreserve {
-		f.bo.PutUint16(f.buf[f.ehdrOff(62, 50):], shnXindex)
-		f.bo.PutUint32(f.buf[f.shdrOff(0, 40, 24):], uint32(f.shstrndx))
+		f.put16(f.ehdrOff(62, 50), shnXindex)
+		f.put32(f.shdrOff(0, 40, 24), uint32(f.shstrndx))
 	}
-	return f.buf, nil
+	return nil
 }

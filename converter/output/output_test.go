@@ -474,3 +474,53 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("directory holds %v, want [out.btf sub]", names)
 	}
 }
+
+// AddSectionsInPlace writes into the file what AddSection returns for it, section
+// after section: added, replaced in place, replaced by a larger one, and a second
+// new one in the same call.
+func TestAddSectionsInPlace(t *testing.T) {
+	dir := t.TempDir()
+	gcc(t, dir, "-g", "hello.c", "-o", "hello")
+	path := filepath.Join(dir, "hello")
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	large := bytes.Repeat([]byte("BTF!"), 1000)
+	for _, secs := range [][]Section{
+		{{".BTF", btfData}},
+		{{".BTF", []byte("tiny")}},
+		{{".BTF", large}, {".BTF.base", []byte("base")}},
+		{{".BTF.base", large}, {".BTF", btfData}},
+	} {
+		for _, s := range secs {
+			if want, err = AddSection(want, s.Name, s.Data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := AddSectionsInPlace(path, secs...); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("after %d sections: the file is not what AddSection returns", len(secs))
+		}
+	}
+	readelf(t, path)
+	run(t, path)
+
+	// Bad input: an error naming the file, which is left as it was.
+	text := filepath.Join(dir, "text")
+	if err := os.WriteFile(text, []byte("not an ELF file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddSectionsInPlace(text, Section{".BTF", btfData}); !errors.Is(err, ErrNotELF) || !strings.Contains(err.Error(), text) {
+		t.Errorf("AddSectionsInPlace(text file): %v", err)
+	}
+	if data, _ := os.ReadFile(text); string(data) != "not an ELF file\n" {
+		t.Errorf("a failed AddSectionsInPlace changed the file")
+	}
+}

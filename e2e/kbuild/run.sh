@@ -46,6 +46,10 @@ while [ $# -gt 0 ]; do
 done
 
 log() { printf 'kbuild: %s\n' "$*" >&2; }
+# As Debian builds its kernels: Linux 6.12's Makefile.btf then gives pahole
+# "-j --btf_features=+reproducible_build" after its feature list.
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+unset KBUILD_EXTMOD
 failures=0
 check() { # check NAME CONDITION-RESULT(0/1) DETAIL
   if [ "$2" = 0 ]; then printf 'ok    %s %s\n' "$1" "$3"; else printf 'FAIL  %s %s\n' "$1" "$3"; failures=$((failures + 1)); fi
@@ -184,6 +188,11 @@ pass() {
   env "$@" REAL_PAHOLE="$real" PAHOLE_LOG="$out/pahole.log" PAHOLE_CAPTURE="$capture" \
     make -s -C "$W/$k/src" O="$o" PAHOLE="$W/bin/pahole-timed" -j"$JOBS" all > "$out/build.log" 2>&1 || {
       tail -30 "$out/build.log" >&2; check "$k/$name/build" 1 "(make failed: $out/build.log)"; return 1; }
+  # The out-of-tree module, built against this pass's kernel (make M=).
+  rm -rf "$W/$k/extmod"; cp -r "$here/extmod" "$W/$k/extmod"
+  env "$@" REAL_PAHOLE="$real" PAHOLE_LOG="$out/pahole.log" PAHOLE_CAPTURE="$capture" \
+    make -s -C "$W/$k/src" O="$o" M="$W/$k/extmod" PAHOLE="$W/bin/pahole-timed" modules >> "$out/build.log" 2>&1 || {
+      tail -30 "$out/build.log" >&2; check "$k/$name/build-extmod" 1 "(make M= failed: $out/build.log)"; return 1; }
   end=$(date +%s%N)
   echo "$(( (end - start) / 1000000 ))" > "$out/make-ms"
   objcopy --dump-section .BTF="$out/vmlinux.btf" "$o/vmlinux" /dev/null
@@ -193,6 +202,20 @@ pass() {
   (cd "$o" && find . -name '*.ko' -printf '%P\n') | while read -r m; do
     cp "$o/$m" "$out/modules/$(basename "$m")"
   done
+  cp "$W/$k/extmod/btf_extmod.ko" "$out/modules/"
+}
+
+# listing PASS-DIR MODULE: bpftool's listing of the module's .BTF, split on vmlinux's
+# BTF or, if the module has a distilled base (.BTF.base), on that, which is listed too.
+listing() {
+  local d=$1 m=$2 base=$1/vmlinux.btf
+  objcopy --dump-section .BTF="$d/modules/$m.btf" "$d/modules/$m" /dev/null
+  : > "$d/modules/$m.txt"
+  if objcopy --dump-section .BTF.base="$d/modules/$m.base.btf" "$d/modules/$m" /dev/null 2>/dev/null; then
+    base=$d/modules/$m.base.btf
+    { echo "distilled base:"; bpftool btf dump file "$base"; echo "split BTF:"; } > "$d/modules/$m.txt"
+  fi
+  bpftool -B "$base" btf dump file "$d/modules/$m.btf" >> "$d/modules/$m.txt"
 }
 
 # compare KERNEL: our BTF against the reference's, vmlinux and every module: the same
@@ -214,25 +237,24 @@ compare() {
   else
     echo "info  $k/vmlinux/bytes differ in string order only where the listings are equal ($(stat -c %s "$r/vmlinux.btf") and $(stat -c %s "$u/vmlinux.btf") bytes)"
   fi
-  local n=0 bad=0 same=0 m
+  local n=0 bad=0 same=0 dist=0 m
   for m in "$r"/modules/*.ko; do
     m=$(basename "$m")
     n=$((n + 1))
     if [ ! -e "$u/modules/$m" ]; then bad=$((bad + 1)); log "$k: $m: missing in ours"; continue; fi
-    objcopy --dump-section .BTF="$r/modules/$m.btf" "$r/modules/$m" /dev/null
-    objcopy --dump-section .BTF="$u/modules/$m.btf" "$u/modules/$m" /dev/null
-    bpftool -B "$r/vmlinux.btf" btf dump file "$r/modules/$m.btf" > "$r/modules/$m.txt"
-    bpftool -B "$u/vmlinux.btf" btf dump file "$u/modules/$m.btf" > "$u/modules/$m.txt"
+    listing "$r" "$m"
+    listing "$u" "$m"
     # Each on its own vmlinux: a module's BTF refers to its base's strings by offset.
     if ! cmp -s "$r/modules/$m.txt" "$u/modules/$m.txt"; then
       bad=$((bad + 1))
       log "$k: $m: BTF differs"; diff "$r/modules/$m.txt" "$u/modules/$m.txt" | head -20 >&2
     fi
     ! cmp -s "$r/modules/$m.btf" "$u/modules/$m.btf" || same=$((same + 1))
+    [ ! -e "$r/modules/$m.base.btf" ] || dist=$((dist + 1))
   done
   res=0; [ "$bad" = 0 ] && [ "$n" -ge 5 ] || res=1
   check "$k/modules/ids" $res "($((n - bad)) of $n modules: the same types with the same IDs, by bpftool's listings)"
-  echo "info  $k/modules/bytes $same of $n modules' .BTF byte-identical"
+  echo "info  $k/modules/bytes $same of $n modules' .BTF byte-identical; $dist with a distilled base (.BTF.base)"
 }
 
 # initramfs KERNEL NAME: a busybox initramfs with the pass's modules, bpftool and

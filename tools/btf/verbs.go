@@ -383,8 +383,10 @@ type outputs struct {
 
 // writeBTF writes s atomically to the outputs. With o.distilled, s is split BTF on
 // a distilled base (pipeline.Options.DistilledBase), its Base, which goes to the
-// base output and to the ELF's .BTF.base section, after .BTF, as pahole adds them. Everything is prepared before anything is written, so an error
-// leaves no output behind.
+// base output and to the ELF's .BTF.base section, after .BTF, as pahole adds them.
+// Everything is prepared before anything is written, so an error leaves no output
+// behind. An ELF output that is its input (pahole -J) is changed in place instead
+// (output.AddSectionsInPlace).
 func writeBTF(s *btf.Spec, order binary.ByteOrder, o outputs) error {
 	mo := btf.MarshalOptions{ByteOrder: order}
 	data, err := s.Marshal(mo)
@@ -396,6 +398,17 @@ func writeBTF(s *btf.Spec, order binary.ByteOrder, o outputs) error {
 		if baseData, err = s.Base.Marshal(mo); err != nil {
 			return err
 		}
+	}
+	if o.elf != "" && o.elf == o.elfIn {
+		// In place (pahole -J): only what changes is written.
+		if err := writeRaw(o, data, baseData); err != nil {
+			return err
+		}
+		secs := []output.Section{{Name: ".BTF", Data: data}}
+		if baseData != nil {
+			secs = append(secs, output.Section{Name: ".BTF.base", Data: baseData})
+		}
+		return output.AddSectionsInPlace(o.elf, secs...)
 	}
 	var withBTF []byte
 	perm := os.FileMode(0o644)
@@ -416,15 +429,25 @@ func writeBTF(s *btf.Spec, order binary.ByteOrder, o outputs) error {
 			perm = fi.Mode().Perm() // an executable stays executable
 		}
 	}
+	if err := writeRaw(o, data, baseData); err != nil {
+		return err
+	}
+	if o.elf == "" {
+		return nil
+	}
+	return output.WriteFileAtomic(o.elf, withBTF, perm)
+}
+
+// writeRaw writes the raw outputs of o: the BTF data and the distilled base.
+func writeRaw(o outputs, data, baseData []byte) error {
 	for _, f := range []struct {
 		path string
 		data []byte
-		perm os.FileMode
-	}{{o.raw, data, 0o644}, {o.base, baseData, 0o644}, {o.elf, withBTF, perm}} {
+	}{{o.raw, data}, {o.base, baseData}} {
 		if f.path == "" {
 			continue
 		}
-		if err := output.WriteFileAtomic(f.path, f.data, f.perm); err != nil {
+		if err := output.WriteFileAtomic(f.path, f.data, 0o644); err != nil {
 			return err
 		}
 	}
