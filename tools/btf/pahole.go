@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rules-btf/rules_btf/converter/elfobj"
 )
 
 // The pahole front end: invoked as "pahole" (a symlink or copy of btf, busybox
@@ -360,7 +363,21 @@ func runPahole(args []string, stdout io.Writer) error {
 		// pahole distills only split BTF; without a base the feature does nothing.
 		opts.DistilledBase, o.distilled = false, false
 	}
-	return encodeFile(in, p.jobs, p.base, opts, o)
+	spec, order, err := encodeFile(in, p.jobs, p.base, opts)
+	switch {
+	case errors.Is(err, elfobj.ErrNoDWARF) && version != "1.24":
+		// pahole 1.32 encodes nothing and exits 0 (1.24 fails).
+		if p.verbose {
+			fmt.Fprintf(os.Stderr, "pahole: %v: nothing written\n", err)
+		}
+		return nil
+	case err != nil:
+		return err
+	case p.base == "" && len(spec.Types) == 0:
+		// No types (an assembler-only object): pahole writes nothing.
+		return nil
+	}
+	return writeBTF(spec, order, o)
 }
 
 func printPaholeUsage(w io.Writer) {

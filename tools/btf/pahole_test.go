@@ -345,3 +345,48 @@ func TestPaholeKfuncs(t *testing.T) {
 	}
 	sameTypes(t, out, "testdata/kfunc/kfunc.pahole132.btf")
 }
+
+// What pahole does with an object that has nothing to encode: without DWARF, pahole
+// 1.24 fails and 1.32 exits 0 without writing; with DWARF but no types (an assembler
+// object), both write nothing without a base.
+func TestPaholeNothingToEncode(t *testing.T) {
+	gcc := needTool(t, "gcc")
+	dir := t.TempDir()
+	src := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	noDWARF := filepath.Join(dir, "nodwarf.o")
+	runCmd(t, gcc, "-c", "-O2", "-o", noDWARF, src("nodwarf.c", "int x;\nint f(void) { return x; }\n"))
+	asm := filepath.Join(dir, "asm.o")
+	runCmd(t, gcc, "-c", "-g", "-o", asm, src("asm.s", ".text\n.globl g\ng: ret\n"))
+	for _, tc := range []struct {
+		version, obj string
+		fails        bool
+	}{
+		{"1.24", noDWARF, true},
+		{"1.32", noDWARF, false},
+		{"1.24", asm, false},
+		{"1.32", asm, false},
+	} {
+		orig, err := os.ReadFile(tc.obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "out.btf")
+		err = runPaholeAs(t, tc.version, "-J", "--btf_encode_detached="+out, tc.obj)
+		if (err != nil) != tc.fails {
+			t.Errorf("v%s pahole -J %s: %v; want an error: %v", tc.version, filepath.Base(tc.obj), err, tc.fails)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("v%s pahole --btf_encode_detached %s wrote a file", tc.version, filepath.Base(tc.obj))
+		}
+		err = runPaholeAs(t, tc.version, "-J", tc.obj)
+		if now, _ := os.ReadFile(tc.obj); !bytes.Equal(now, orig) {
+			t.Errorf("v%s pahole -J %s changed the file (%v)", tc.version, filepath.Base(tc.obj), err)
+		}
+	}
+}

@@ -61,26 +61,28 @@ func runEncode(args []string, stdout io.Writer) error {
 	if err := checkDistillFlags("encode", opts, *base, *out, *baseOut); err != nil {
 		return err
 	}
-	return encodeFile(pos[0], *jobs, *base, opts, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: pos[0], distilled: opts.DistilledBase})
+	spec, order, err := encodeFile(pos[0], *jobs, *base, opts)
+	if err != nil {
+		return err
+	}
+	return writeBTF(spec, order, outputs{raw: *out, base: *baseOut, elf: *elfOut, elfIn: pos[0], distilled: opts.DistilledBase})
 }
 
 // encodeFile converts the ELF file in to BTF with opts, using jobs workers, split on
-// the base BTF file base if it is not empty, and writes it to o.
-func encodeFile(in string, jobs int, base string, opts pipeline.Options, o outputs) error {
+// the base BTF file base if it is not empty. It returns the BTF and the byte order
+// of in, which the BTF is written in.
+func encodeFile(in string, jobs int, base string, opts pipeline.Options) (*btf.Spec, binary.ByteOrder, error) {
 	order, err := pipeline.ByteOrder(in)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	var baseSpec *btf.Spec
 	baseSpec, opts.Dedup.Base, err = readDedupBase(base)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	spec, err := pipeline.Encode(context.Background(), in, jobs, baseSpec, opts)
-	if err != nil {
-		return err
-	}
-	return writeBTF(spec, order, o)
+	return spec, order, err
 }
 
 func runShard(args []string, stdout io.Writer) error {
