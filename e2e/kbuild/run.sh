@@ -211,8 +211,10 @@ listing() {
   local d=$1 m=$2 base=$1/vmlinux.btf
   objcopy --dump-section .BTF="$d/modules/$m.btf" "$d/modules/$m" /dev/null
   : > "$d/modules/$m.txt"
-  if objcopy --dump-section .BTF.base="$d/modules/$m.base.btf" "$d/modules/$m" /dev/null 2>/dev/null; then
+  rm -f "$d/modules/$m.base.btf"
+  if readelf -SW "$d/modules/$m" | grep -q ' \.BTF\.base '; then
     base=$d/modules/$m.base.btf
+    objcopy --dump-section .BTF.base="$base" "$d/modules/$m" /dev/null
     { echo "distilled base:"; bpftool btf dump file "$base"; echo "split BTF:"; } > "$d/modules/$m.txt"
   fi
   bpftool -B "$base" btf dump file "$d/modules/$m.btf" >> "$d/modules/$m.txt"
@@ -235,7 +237,7 @@ compare() {
   if cmp -s "$r/vmlinux.btf" "$u/vmlinux.btf"; then
     echo "info  $k/vmlinux/bytes identical ($(stat -c %s "$u/vmlinux.btf") bytes)"
   else
-    echo "info  $k/vmlinux/bytes differ in string order only where the listings are equal ($(stat -c %s "$r/vmlinux.btf") and $(stat -c %s "$u/vmlinux.btf") bytes)"
+    echo "info  $k/vmlinux/bytes differ: the string sections ($(stat -c %s "$r/vmlinux.btf") and $(stat -c %s "$u/vmlinux.btf") bytes; the types and IDs are checked above)"
   fi
   local n=0 bad=0 same=0 dist=0 m
   for m in "$r"/modules/*.ko; do
