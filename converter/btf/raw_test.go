@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	cbtf "github.com/cilium/ebpf/btf"
 )
@@ -104,6 +105,45 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("marshalled bytes differ from %s (run with -update if intended)", golden)
 			}
 		})
+	}
+}
+
+// ParseAliased gives Parse's Spec, whose sections are views of the input, not
+// copies; split BTF parsed on it too.
+func TestParseAliased(t *testing.T) {
+	for _, bo := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		raw, err := allKinds().Marshal(MarshalOptions{ByteOrder: bo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Parse(raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseAliased(raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Types, want.Types) {
+			t.Fatalf("%v: ParseAliased's types differ from Parse's", bo)
+		}
+		inRaw := func(b []byte) bool { // does b lie in raw's memory?
+			if len(b) == 0 {
+				return false
+			}
+			p, lo := uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&raw[0]))
+			return p >= lo && p < lo+uintptr(len(raw))
+		}
+		if !inRaw(got.strings.data) || (bo == binary.LittleEndian && !inRaw(got.records)) {
+			t.Errorf("%v: ParseAliased copied its input", bo)
+		}
+		if inRaw(want.strings.data) {
+			t.Errorf("%v: Parse did not copy its input", bo)
+		}
+		again, err := got.Marshal(MarshalOptions{ByteOrder: bo})
+		if err != nil || !bytes.Equal(again, raw) {
+			t.Errorf("%v: marshal(ParseAliased(raw)) differs from raw (%v)", bo, err)
+		}
 	}
 }
 

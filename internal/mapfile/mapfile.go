@@ -49,3 +49,30 @@ func With(path string, fn func(data []byte) error) error {
 	}
 	return fn(data)
 }
+
+// Keep returns the contents of the file at path for the rest of the process: mapped
+// privately (pages the process would write are its own copies; the file never
+// changes through it) if it can be, read otherwise. For inputs a one-shot process
+// keeps decoded views of (the base of a module's BTF), instead of copies.
+func Keep(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > 0 && fi.Mode().IsRegular() && int64(int(fi.Size())) == fi.Size() {
+		data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
+		if err == nil {
+			return data, nil
+		}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}

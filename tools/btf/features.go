@@ -88,10 +88,10 @@ func findFeature(name string) *btfFeature {
 	return nil
 }
 
-// newConf is pahole's configuration before any flag: every skip_* off, so
-// variables, tags and ENUM64 are encoded and floats are not; Rust CUs excluded
-// (Kbuild always passes --lang_exclude=rust to pahole >= 1.24; pahole itself
-// excludes nothing, so the pahole front end clears this).
+// newConf is the configuration of btf encode/shard/merge before any flag: pahole's
+// (every skip_* off, so variables, tags and ENUM64 are encoded and floats are not),
+// but with Rust CUs excluded, as Kbuild always asks pahole >= 1.24 to. The pahole
+// front end starts from pahole's own, which excludes nothing.
 func newConf() *conf {
 	return &conf{langExclude: []string{"rust"}}
 }
@@ -180,7 +180,6 @@ var legacyFlags = []struct {
 type convertFlags struct {
 	compat string
 	conf   *conf
-	err    error // the first error of a --btf_features_strict value
 }
 
 func addConvertFlags(fs *flag.FlagSet) *convertFlags {

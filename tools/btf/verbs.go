@@ -276,7 +276,7 @@ func readBaseFor(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	if bases != nil {
 		s, prepared, err = bases.get(path, prepare)
 	} else {
-		s, err = readBTF(path, nil)
+		s, err = keepBTF(path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("--base: %w", err)
@@ -298,6 +298,45 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 		return err
 	})
 	return s, err
+}
+
+// keepBTF is readBTF (without a base) for a one-shot process: the file stays mapped
+// to the end of the process and the Spec aliases it (btf.ParseAliased), so that a
+// module's base costs no copy of its types and strings.
+func keepBTF(path string) (*btf.Spec, error) {
+	data, err := mapfile.Keep(path)
+	if err != nil {
+		return nil, err
+	}
+	if raw, ok := elfSection(data, ".BTF"); ok {
+		data = raw
+	} else if bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		return readBTF(path, nil) // .BTF compressed, or with .BTF.base: as any input
+	}
+	s, err := btf.ParseAliased(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// elfSection returns the contents of section name of the ELF image data as a part of
+// it, if data is an ELF image whose section is stored as it is (not SHT_NOBITS, not
+// compressed) and it has no .BTF.base section.
+func elfSection(data []byte, name string) ([]byte, bool) {
+	if !bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
+		return nil, false
+	}
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil, false
+	}
+	sec := f.Section(name)
+	if sec == nil || f.Section(".BTF.base") != nil || sec.Type == elf.SHT_NOBITS || sec.Flags&elf.SHF_COMPRESSED != 0 ||
+		sec.Offset > uint64(len(data)) || sec.FileSize > uint64(len(data))-sec.Offset {
+		return nil, false
+	}
+	return data[sec.Offset : sec.Offset+sec.FileSize], true
 }
 
 // parseBTF is readBTF on the contents of the file at path.
