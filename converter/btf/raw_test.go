@@ -639,3 +639,68 @@ func TestConcurrentSplitMarshal(t *testing.T) {
 		}
 	}
 }
+
+// An index of a base's strings written by one process (MarshalStringIndex) serves
+// another parse of the same base (LoadStringIndex): split BTF marshalled on it is the
+// same bytes, its base strings found there. Anything else is refused.
+func TestStringIndexFile(t *testing.T) {
+	baseRaw, err := allKinds().Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := Parse(baseRaw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := first.MarshalStringIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	splitOn := func(base *Spec) []byte {
+		split := NewSplitSpec(base)
+		split.Add(Type{Kind: KindStruct, Name: "s", Size: 4, Members: []Member{{Name: "brand_new", Type: 1}}})
+		split.Add(Type{Kind: KindTypedef, Name: "int", Type: split.FirstID})
+		raw, err := split.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	want := splitOn(first)
+	second, err := Parse(baseRaw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.LoadStringIndex(index); err != nil {
+		t.Fatal(err)
+	}
+	if got := splitOn(second); !bytes.Equal(got, want) {
+		t.Error("split BTF on a base with a loaded string index differs")
+	}
+	if err := second.LoadStringIndex(index); err == nil {
+		t.Error("a second index was loaded into an indexed section")
+	}
+
+	flip := bytes.Clone(index)
+	flip[len(flip)-1] ^= 1
+	other, err := NewSpec().Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		raw, index []byte
+	}{
+		"damaged":       {baseRaw, flip},
+		"truncated":     {baseRaw, index[:len(index)-4]},
+		"empty":         {baseRaw, nil},
+		"other strings": {other, index},
+	} {
+		s, err := Parse(tc.raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LoadStringIndex(tc.index); !errors.Is(err, ErrStringIndex) {
+			t.Errorf("%s: %v, want ErrStringIndex", name, err)
+		}
+	}
+}

@@ -2,8 +2,11 @@ package btf
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
-	"hash/maphash"
+	"hash/crc32"
+	"math/bits"
 	"strings"
 	"sync"
 	"unsafe"
@@ -182,9 +185,37 @@ type strIndex struct {
 	used  int
 }
 
-var strSeed = maphash.MakeSeed()
+// hashString is a fixed function of the string (wyhash's mixing of 64-bit words), not
+// a seeded one, so that an index written by one process (Spec.MarshalStringIndex)
+// serves another.
+func hashString(s string) uint64 {
+	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	n := uint64(len(s))
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	h := p0 ^ n
+	for len(b) > 16 {
+		h = mum(le64(b)^p1, le64(b[8:])^h)
+		b = b[16:]
+	}
+	var x, y uint64
+	switch {
+	case len(b) >= 8:
+		x, y = le64(b), le64(b[len(b)-8:])
+	case len(b) >= 4:
+		x, y = uint64(le32(b)), uint64(le32(b[len(b)-4:]))
+	case len(b) > 0:
+		x = uint64(b[0])<<16 | uint64(b[len(b)>>1])<<8 | uint64(b[len(b)-1])
+	}
+	return mum(p2^n, mum(x^p1, y^h))
+}
 
-func hashString(s string) uint64 { return maphash.String(strSeed, s) }
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
 
 // init empties the index, sized for n strings without growing.
 func (x *strIndex) init(n int) {
@@ -293,4 +324,103 @@ func (x *posIndex) insert(e uint64) {
 			return
 		}
 	}
+}
+
+// The index of a parsed string section, written by one process for others that
+// parse the same section (a kernel build's module conversions, each on vmlinux's
+// BTF): little-endian, magic "RBTFSTRX", format, CRC-32C of the rest, the section's
+// length, the index's count and slots, then the slots.
+const (
+	strIndexMagic  = "RBTFSTRX"
+	strIndexFormat = 1
+	strIndexHeader = 40
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrStringIndex is returned (wrapped) by LoadStringIndex for data that is not an
+// index of the Spec's string section.
+var ErrStringIndex = errors.New("not an index of this string section")
+
+// MarshalStringIndex returns the index of s's own string section (built if it was
+// not yet), in the form LoadStringIndex reads. s must have been parsed.
+func (s *Spec) MarshalStringIndex() ([]byte, error) {
+	t := s.strings
+	if t == nil || !t.frozen {
+		return nil, fmt.Errorf("btf: string index: the Spec was not parsed")
+	}
+	t.once.Do(t.buildIndex)
+	out := make([]byte, strIndexHeader+4*len(t.index.slots))
+	le := binary.LittleEndian
+	copy(out, strIndexMagic)
+	le.PutUint32(out[8:], strIndexFormat)
+	le.PutUint64(out[16:], uint64(len(t.data)))
+	le.PutUint64(out[24:], uint64(t.index.used))
+	le.PutUint64(out[32:], uint64(len(t.index.slots)))
+	for i, x := range t.index.slots {
+		le.PutUint32(out[strIndexHeader+4*i:], x)
+	}
+	le.PutUint32(out[12:], crc32.Checksum(out[16:], castagnoli))
+	return out, nil
+}
+
+// LoadStringIndex gives s's string section the index MarshalStringIndex wrote for
+// the same section, aliasing data, which must stay unchanged while s is used. The
+// caller keys data by the section's contents; LoadStringIndex checks its form, its
+// checksum, the section's length and that a sample of its entries find their
+// strings. Data that is not such an index is an error wrapping ErrStringIndex, and s
+// then builds its index itself, as without.
+func (s *Spec) LoadStringIndex(data []byte) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("btf: string index: %s: %w", fmt.Sprintf(format, args...), ErrStringIndex)
+	}
+	t := s.strings
+	if t == nil || !t.frozen {
+		return fmt.Errorf("btf: string index: the Spec was not parsed")
+	}
+	le := binary.LittleEndian
+	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		return bad("the index is little-endian, this machine is not")
+	}
+	if len(data) < strIndexHeader || string(data[:8]) != strIndexMagic || le.Uint32(data[8:]) != strIndexFormat {
+		return bad("no header")
+	}
+	n, used, size := le.Uint64(data[16:]), le.Uint64(data[24:]), le.Uint64(data[32:])
+	switch {
+	case n != uint64(len(t.data)):
+		return bad("made for %d bytes of strings, the section has %d", n, len(t.data))
+	case size == 0 || size&(size-1) != 0 || used > size/2 || uint64(len(data)) != strIndexHeader+4*size:
+		return bad("%d slots, %d used, %d bytes", size, used, len(data))
+	case crc32.Checksum(data[16:], castagnoli) != le.Uint32(data[12:]):
+		return bad("checksum mismatch")
+	}
+	if uintptr(unsafe.Pointer(&data[0]))%4 != 0 {
+		data = append([]byte(nil), data...)
+	}
+	x := strIndex{slots: unsafe.Slice((*uint32)(unsafe.Pointer(&data[strIndexHeader])), size), used: int(used)}
+	// A sample of the entries must find their own strings.
+	for i := 0; i < len(x.slots); i += max(1, len(x.slots)/64) {
+		e := x.slots[i]
+		if e == 0 {
+			continue
+		}
+		if uint64(e) > n {
+			return bad("slot %d: offset %d beyond the section", i, e-1)
+		}
+		rest := t.data[e-1:]
+		end := bytes.IndexByte(rest, 0)
+		if end < 0 {
+			return bad("slot %d: offset %d starts no string", i, e-1)
+		}
+		str := unsafe.String(unsafe.SliceData(rest), end)
+		if _, _, ok := x.lookup(t.data, str, hashString(str)); !ok {
+			return bad("slot %d: the string at %d is not found", i, e-1)
+		}
+	}
+	loaded := false
+	t.once.Do(func() { t.index, loaded = x, true })
+	if !loaded {
+		return fmt.Errorf("btf: string index: the section is indexed already")
+	}
+	return nil
 }

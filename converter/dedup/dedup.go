@@ -64,6 +64,10 @@ type Base struct {
 	// that the next call copies into their arrays (megabytes for a vmlinux base)
 	// instead of new memory.
 	spare sync.Pool
+
+	// once: table is used in place by the one Dedup the Base serves
+	// (LoadBaseOnce); used: that Dedup has begun.
+	once, used bool
 }
 
 // PrepareBase checks base and enters its types into a candidate table, as Dedup
@@ -219,7 +223,7 @@ func DedupTable(t *btf.Table, opts Options) (*btf.Spec, []btf.TypeID, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if opts.Base != nil {
+	if opts.Base != nil && !opts.Base.once {
 		defer opts.Base.spare.Put(d.table)
 	}
 	d.v170 = opts.Libbpf170 || opts.BaseTypedefsUnmatched
@@ -301,11 +305,19 @@ func newDeduper(local *btf.Table, tables []*btf.Table, prepared *Base) (*deduper
 		for id := range d.first {
 			d.canon[id] = id // base types are canonical (validate)
 		}
-		c, _ := prepared.spare.Get().(*table)
-		if c == nil {
-			c = new(table)
+		switch {
+		case prepared.once && prepared.used:
+			return nil, fmt.Errorf("dedup: a base loaded for one Dedup (LoadBaseOnce) used again")
+		case prepared.once:
+			prepared.used = true
+			d.table = prepared.table
+		default:
+			c, _ := prepared.spare.Get().(*table)
+			if c == nil {
+				c = new(table)
+			}
+			d.table = prepared.table.cloneInto(c, local.Len()/16)
 		}
-		d.table = prepared.table.cloneInto(c, local.Len()/16)
 		d.validated = d.first
 		return d, nil
 	}

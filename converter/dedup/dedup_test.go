@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -769,15 +770,29 @@ func TestDedup(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					opts := tt.opts
-					opts.Base = pb
-					for range 2 {
-						pgot, pids, err := Dedup(tt.in, opts)
+					bases := []*Base{pb}
+					if !collide {
+						// And written out and read back (LoadBase).
+						data, err := pb.MarshalBinary()
 						if err != nil {
 							t.Fatal(err)
 						}
-						if g, w := dump(pgot), dump(got); g != w || !slices.Equal(pids, ids) {
-							t.Errorf("with a prepared base: got:\n%s%v\nwant:\n%s%v", g, pids, w, ids)
+						lb, err := LoadBase(tt.in.Base, data)
+						if err != nil {
+							t.Fatal(err)
+						}
+						bases = append(bases, lb)
+					}
+					opts := tt.opts
+					for _, opts.Base = range bases {
+						for range 2 {
+							pgot, pids, err := Dedup(tt.in, opts)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if g, w := dump(pgot), dump(got); g != w || !slices.Equal(pids, ids) {
+								t.Errorf("with a prepared base: got:\n%s%v\nwant:\n%s%v", g, pids, w, ids)
+							}
 						}
 					}
 				}
@@ -1112,6 +1127,47 @@ func TestJobs(t *testing.T) {
 		_, _, err := Dedup(spec(bad...), Options{Jobs: jobs})
 		if want := fmt.Sprintf("type [150002] PTR '': malformed BTF: references type [%d]", n+9); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Jobs %d: got %v, want %q", jobs, err, want)
+		}
+	}
+}
+
+// LoadBase refuses what is not a preparation of the base it is given: damaged,
+// truncated, of another format, or made for a base of other kinds or size.
+func TestLoadBaseRefuses(t *testing.T) {
+	base := btf.NewSpec()
+	intID := base.Add(btf.Type{Kind: btf.KindInt, Name: "int", Size: 4, IntBits: 32, IntEncoding: btf.IntSigned})
+	base.Add(btf.Type{Kind: btf.KindPtr, Type: intID})
+	other := btf.NewSpec()
+	other.Add(btf.Type{Kind: btf.KindInt, Name: "int", Size: 4, IntBits: 32, IntEncoding: btf.IntSigned})
+	other.Add(btf.Type{Kind: btf.KindConst, Type: intID})
+	pb, err := PrepareBase(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := pb.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBase(base, good); err != nil {
+		t.Fatalf("LoadBase of its own preparation: %v", err)
+	}
+	flip := bytes.Clone(good)
+	flip[len(flip)/2] ^= 1
+	format := bytes.Clone(good)
+	format[8]++
+	for name, tc := range map[string]struct {
+		base *btf.Spec
+		data []byte
+	}{
+		"damaged":     {base, flip},
+		"truncated":   {base, good[:len(good)-8]},
+		"format":      {base, format},
+		"empty":       {base, nil},
+		"other kinds": {other, good},
+		"other size":  {btf.NewSpec(), good},
+	} {
+		if _, err := LoadBase(tc.base, tc.data); !errors.Is(err, ErrPrepared) {
+			t.Errorf("%s: %v, want ErrPrepared", name, err)
 		}
 	}
 }

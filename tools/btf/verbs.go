@@ -276,7 +276,10 @@ func readBaseFor(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	if bases != nil {
 		s, prepared, err = bases.get(path, prepare)
 	} else {
-		s, err = keepBTF(path)
+		var raw []byte
+		if s, raw, err = keepBTF(path); err == nil && prepare && raw != nil {
+			prepared, err = cachedBase(s, raw)
+		}
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("--base: %w", err)
@@ -302,22 +305,24 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 
 // keepBTF is readBTF (without a base) for a one-shot process: the file stays mapped
 // to the end of the process and the Spec aliases it (btf.ParseAliased), so that a
-// module's base costs no copy of its types and strings.
-func keepBTF(path string) (*btf.Spec, error) {
+// module's base costs no copy of its types and strings. It also returns the raw BTF
+// the Spec was parsed from (nil if not parsed in place).
+func keepBTF(path string) (*btf.Spec, []byte, error) {
 	data, err := mapfile.Keep(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if raw, ok := elfSection(data, ".BTF"); ok {
 		data = raw
 	} else if bytes.HasPrefix(data, []byte(elf.ELFMAG)) {
-		return readBTF(path, nil) // .BTF compressed, or with .BTF.base: as any input
+		s, err := readBTF(path, nil) // .BTF compressed, or with .BTF.base: as any input
+		return s, nil, err
 	}
 	s, err := btf.ParseAliased(data, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return s, nil
+	return s, data, nil
 }
 
 // elfSection returns the contents of section name of the ELF image data as a part of
