@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/rules-btf/rules_btf/converter/btf"
@@ -121,11 +122,6 @@ func newCombiner(shards []*shard.Shard, img *Image, opts Options) (*combiner, er
 	if opts.TagKfuncs {
 		if c.kfuncs, err = collectKfuncs(img); err != nil {
 			return nil, err
-		}
-		if opts.ArenaAttributes {
-			if err := checkArenaKfuncs(img, c.kfuncs); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if c.img == nil {
@@ -488,12 +484,6 @@ func (c *combiner) addVar(sc *shardCtx, v *varOut) {
 func (c *combiner) stageTailFunc(offs []uint32, first btf.TypeID, r candRef) ([]uint32, error) {
 	sc := c.shards[r.shard]
 	f := &sc.s.Funcs[r.fn]
-	pid := first + btf.TypeID(len(offs))
-	off, err := sc.cp.Stage(f.Proto, sc.remap)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: FUNC_PROTO %d of %q %v", sc.s.Source, ErrInput, f.Proto, f.Name, err)
-	}
-	offs = append(offs, off)
 	stage := func(t btf.Type) btf.TypeID {
 		id := first + btf.TypeID(len(offs))
 		off, err := c.out.Stage(&t)
@@ -502,6 +492,20 @@ func (c *combiner) stageTailFunc(offs []uint32, first btf.TypeID, r candRef) ([]
 		}
 		offs = append(offs, off)
 		return id
+	}
+	pid := first + btf.TypeID(len(offs))
+	if c.arenaFlags(f.Name) != 0 {
+		proto, err := c.arenaProto(sc, f, stage)
+		if err != nil {
+			return nil, err
+		}
+		pid = stage(*proto)
+	} else {
+		off, err := sc.cp.Stage(f.Proto, sc.remap)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: FUNC_PROTO %d of %q %v", sc.s.Source, ErrInput, f.Proto, f.Name, err)
+		}
+		offs = append(offs, off)
 	}
 	// The FUNC is named after the ELF function (the name before any '.'), which
 	// is the DWARF name it was found by.
@@ -556,6 +560,7 @@ func (c *combiner) tailTypes(tail []candRef) int {
 	for _, r := range tail {
 		f := &c.shards[r.shard].s.Funcs[r.fn]
 		n += 2 + len(c.declTags(f.DeclTags)) + len(c.kfuncTags(f.Name))
+		n += 2 * bits.OnesCount32(c.arenaFlags(f.Name)) // a TYPE_TAG and a PTR each
 	}
 	return n
 }

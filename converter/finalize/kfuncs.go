@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rules-btf/rules_btf/converter/btf"
 	"github.com/rules-btf/rules_btf/converter/shard"
 )
 
@@ -45,7 +46,11 @@ const (
 	btfIDFuncPrefix = "__BTF_ID__func__"
 	set8Kfuncs      = 1 << 0  // BTF_SET8_KFUNCS
 	kfFastcall      = 1 << 12 // KF_FASTCALL
-	kfArena         = 7 << 13 // KF_ARENA_RET, KF_ARENA_ARG1, KF_ARENA_ARG2
+	kfArenaRet      = 1 << 13 // KF_ARENA_RET
+	kfArenaArg1     = 1 << 14 // KF_ARENA_ARG1
+	kfArenaArg2     = 1 << 15 // KF_ARENA_ARG2
+	kfArena         = kfArenaRet | kfArenaArg1 | kfArenaArg2
+	arenaAttr       = "address_space(1)" // pahole's BPF_ARENA_ATTR
 	kfuncTag        = "bpf_kfunc"
 	fastcallTag     = "bpf_fastcall"
 )
@@ -142,18 +147,78 @@ func (c *combiner) kfuncTags(name string) []shard.DeclTag {
 	return tags
 }
 
-// checkArenaKfuncs refuses, for Options.ArenaAttributes, the kfuncs whose pointers
-// pahole would tag with "address_space(1)": rather no output than BTF without them.
-func checkArenaKfuncs(img *Image, kfuncs map[string]uint32) error {
-	var names []string
-	for name, fl := range kfuncs {
-		if fl&kfArena != 0 {
-			names = append(names, name)
-		}
+// arenaFlags are the KF_ARENA_* flags of function name if pahole's feature
+// attributes applies to it (a kfunc, tagged, with Options.ArenaAttributes).
+func (c *combiner) arenaFlags(name string) uint32 {
+	if !c.opts.ArenaAttributes || c.kfuncs == nil {
+		return 0
 	}
-	if len(names) == 0 {
+	return c.kfuncs[name] & kfArena
+}
+
+// arenaProto returns the FUNC_PROTO of kfunc f, in the result's IDs, with the
+// pointers its KF_ARENA_* flags name marked as arena pointers, as pahole 1.32's
+// btf__add_bpf_arena_type_tags does (feature attributes): for the return value
+// (KF_ARENA_RET), the first and the second parameter (KF_ARENA_ARG1, _ARG2), in that
+// order, it stages a TYPE_TAG "address_space(1)" with kind_flag set (an attribute)
+// on the pointer's target, and a PTR to that, which the prototype then refers to.
+// A flagged return value or parameter that is not a pointer, or is missing, is an
+// error, as in pahole.
+func (c *combiner) arenaProto(sc *shardCtx, f *shard.Func, stage func(btf.Type) btf.TypeID) (*btf.Type, error) {
+	proto := sc.s.Types.Type(f.Proto)
+	if proto == nil || proto.Kind != btf.KindFuncProto {
+		return nil, fmt.Errorf("%s: %w: FUNC_PROTO %d of %q", sc.s.Source, ErrInput, f.Proto, f.Name)
+	}
+	remap := func(id btf.TypeID) (btf.TypeID, error) {
+		if int(id) >= len(sc.remap) {
+			return 0, fmt.Errorf("%s: %w: FUNC_PROTO %d of %q refers to type %d", sc.s.Source, ErrInput, f.Proto, f.Name, id)
+		}
+		return sc.remap[id], nil
+	}
+	// The flagged pointers are read in the shard (the result has none of its
+	// types yet: tail FUNCs are staged first).
+	arena := func(ref *btf.TypeID, what string) error {
+		ptr := sc.s.Types.Type(*ref)
+		if ptr == nil || ptr.Kind != btf.KindPtr {
+			return fmt.Errorf("%s: kfunc %q: feature attributes: its %s (type %d of %s) is flagged KF_ARENA_* but is not a pointer", c.img.Path, f.Name, what, *ref, sc.s.Source)
+		}
+		target, err := remap(ptr.Type)
+		if err != nil {
+			return err
+		}
+		tag := stage(btf.Type{Name: arenaAttr, Kind: btf.KindTypeTag, KindFlag: true, Type: target})
+		*ref = stage(btf.Type{Kind: btf.KindPtr, Type: tag})
 		return nil
 	}
-	slices.Sort(names)
-	return fmt.Errorf("%s: feature attributes: kfunc %s is flagged KF_ARENA_*; its address_space(1) type attributes are not supported", img.Path, names[0])
+	fl := c.arenaFlags(f.Name)
+	ret, params := proto.Type, proto.Members
+	var err error
+	if proto.Type, err = remap(ret); err != nil {
+		return nil, err
+	}
+	proto.Members = slices.Clone(params)
+	for i := range proto.Members {
+		if proto.Members[i].Type, err = remap(params[i].Type); err != nil {
+			return nil, err
+		}
+	}
+	if fl&kfArenaRet != 0 {
+		proto.Type = ret
+		if err := arena(&proto.Type, "return value"); err != nil {
+			return nil, err
+		}
+	}
+	for i, bit := range []uint32{kfArenaArg1, kfArenaArg2} {
+		if fl&bit == 0 {
+			continue
+		}
+		if i >= len(proto.Members) {
+			return nil, fmt.Errorf("%s: kfunc %q: feature attributes: KF_ARENA_ARG%d, but it has %d parameters", c.img.Path, f.Name, i+1, len(proto.Members))
+		}
+		proto.Members[i].Type = params[i].Type
+		if err := arena(&proto.Members[i].Type, fmt.Sprintf("parameter %d", i+1)); err != nil {
+			return nil, err
+		}
+	}
+	return proto, nil
 }

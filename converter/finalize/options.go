@@ -67,10 +67,9 @@ type Options struct {
 	// .BTF_ids section (feature decl_tag_kfuncs; see kfuncs.go). Pahole132 only.
 	TagKfuncs bool
 	// ArenaAttributes is pahole's feature attributes: with TagKfuncs, the
-	// pointers a kfunc flagged KF_ARENA_RET/ARG1/ARG2 returns or takes get a
-	// TYPE_TAG "address_space(1)" attribute. Combine does not write these tags
-	// yet: it refuses an image that has such a kfunc, and otherwise the feature
-	// changes nothing.
+	// pointers a kfunc flagged KF_ARENA_RET/ARG1/ARG2 returns or takes point to
+	// a TYPE_TAG "address_space(1)" attribute (kind_flag set) on their target
+	// (see arenaProto). Pahole132 only.
 	ArenaAttributes bool
 	// Jobs is how many shards Combine works on at a time (0: runtime.GOMAXPROCS).
 	// The result does not depend on it.

@@ -2,8 +2,8 @@
 // per-CPU variables (var), global variables (global_var), floats (float), a 64-bit
 // enum (enum64), a static function with a prototype of its own in other.c
 // (consistent_func), functions gcc -O2 clones with an optimized-out parameter
-// (optimized_func), and kfuncs (decl_tag_kfuncs). tags.c, built by clang, has the
-// decl and type tags (decl_tag, type_tag).
+// (optimized_func), kfuncs (decl_tag_kfuncs), and an arena kfunc (attributes).
+// tags.c, built by clang, has the decl and type tags (decl_tag, type_tag).
 #include "../btf_ids.h"
 
 // Per-CPU variables, placed as the kernel's DEFINE_PER_CPU places them.
@@ -42,10 +42,16 @@ struct item {
 
 __attribute__((noinline)) struct item *bpf_item_get(struct item *i) { return i->next ? i->next : i; }
 __attribute__((noinline)) void bpf_item_put(struct item *i) { i->id = 0; }
+// Returns and takes BPF arena pointers: feature attributes marks them.
+__attribute__((noinline)) void *bpf_item_arena_map(struct item *i, void *addr)
+{
+	return (char *)addr + (i ? i->id : 0);
+}
 
 SET8_START(item_kfuncs, BTF_SET8_KFUNCS);
 ID_FLAGS(bpf_item_get, 1, KF_ACQUIRE);
 ID_FLAGS(bpf_item_put, 2, KF_RELEASE | KF_FASTCALL);
+ID_FLAGS(bpf_item_arena_map, 3, KF_ARENA_RET | KF_ARENA_ARG2);
 SET8_END(item_kfuncs);
 
 int other_entry(long *p);
@@ -58,6 +64,7 @@ int main(int argc, char **argv)
 	long n = argc;
 	struct item *i = bpf_item_get(&b);
 	bpf_item_put(i);
+	n += (long)bpf_item_arena_map(i, argv);
 	file_count += argc;
 	pcpu_counters.hits = argc;
 	pcpu_counters.ratio = global_scale * global_ratio;
