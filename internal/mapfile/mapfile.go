@@ -12,9 +12,10 @@ import (
 	"syscall"
 )
 
-// mapWhole maps the whole of f read-only. It returns nil (and no error) for an
-// empty file or one that is not a regular file (a pipe): those are read instead.
-func mapWhole(f *os.File) ([]byte, error) {
+// mapWhole maps the whole of f with the protection and flags given (read-only and
+// shared, or writable and private). It returns nil (and no error) for an empty file
+// or one that is not a regular file (a pipe): those are read instead.
+func mapWhole(f *os.File, prot, flags int) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -25,7 +26,7 @@ func mapWhole(f *os.File) ([]byte, error) {
 	if int64(int(fi.Size())) != fi.Size() {
 		return nil, fmt.Errorf("%d bytes: too large to map", fi.Size())
 	}
-	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), prot, flags)
 }
 
 // With calls fn with the contents of the file at path, mapped if it can be and
@@ -36,7 +37,7 @@ func With(path string, fn func(data []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	data, err := mapWhole(f)
+	data, err := mapWhole(f, syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -60,19 +61,14 @@ func Keep(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > 0 && fi.Mode().IsRegular() && int64(int(fi.Size())) == fi.Size() {
-		data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
-		if err == nil {
-			return data, nil
-		}
-	}
-	data, err := io.ReadAll(f)
+	data, err := mapWhole(f, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if data == nil {
+		if data, err = io.ReadAll(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return data, nil
 }

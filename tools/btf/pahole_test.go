@@ -390,3 +390,44 @@ func TestPaholeNothingToEncode(t *testing.T) {
 		}
 	}
 }
+
+// Feature attributes on a kfunc flagged KF_ARENA_RET whose return value is no pointer:
+// an error naming the kfunc, as pahole's "Error adding BPF_ARENA_ATTR", not BTF.
+func TestPaholeArenaNotPointer(t *testing.T) {
+	gcc := needTool(t, "gcc")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bad.c")
+	code := `#include "` + filepath.Join(mustAbs(t, "testdata"), "btf_ids.h") + `"
+__attribute__((noinline)) int bpf_bad_arena(int x) { return x + 1; }
+SET8_START(bad_kfuncs, BTF_SET8_KFUNCS);
+ID_FLAGS(bpf_bad_arena, 1, KF_ARENA_RET);
+SET8_END(bad_kfuncs);
+int main(int argc, char **argv) { return bpf_bad_arena(argc) + (argv != 0); }
+`
+	if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bad")
+	runCmd(t, gcc, "-g", "-O2", "-o", bin, src)
+	out := filepath.Join(dir, "out.btf")
+	err := runPaholeAs(t, "1.32", "--btf_features=decl_tag_kfuncs,attributes", "--btf_encode_detached="+out, bin)
+	if err == nil || !strings.Contains(err.Error(), "bpf_bad_arena") || !strings.Contains(err.Error(), "not a pointer") {
+		t.Errorf("attributes on a non-pointer arena return: %v", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an output file was written")
+	}
+	// Without attributes the same kfunc is only tagged.
+	if err := runPaholeAs(t, "1.32", "--btf_features=decl_tag_kfuncs", "--btf_encode_detached="+out, bin); err != nil {
+		t.Error(err)
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
