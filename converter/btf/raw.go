@@ -90,24 +90,40 @@ func ParseAliased(raw []byte, base *Spec) (*Spec, error) {
 	return parseRaw(raw, base, true)
 }
 
-func parseRaw(raw []byte, base *Spec, alias bool) (spec *Spec, err error) {
+// ParseTrusted is ParseAliased for a standalone BTF blob that was parsed whole
+// before (by Parse or ParseAliased, in this process or an earlier one: the caller
+// knows it by its contents) and that serves as a base: its records are indexed, not
+// decoded or checked again, and Types stays empty until needed (Spec.DecodeTypes;
+// Spec's methods decode them where they need them). A module's conversion in a
+// process of its own needs vmlinux's types as records only: decoding its hundred
+// thousand types would be most of what the base costs it. Big-endian input is
+// parsed as by ParseAliased.
+func ParseTrusted(raw []byte) (*Spec, error) {
+	return parseWith(parser{raw: raw, alias: true, trusted: true}, nil)
+}
+
+func parseRaw(raw []byte, base *Spec, alias bool) (*Spec, error) {
+	return parseWith(parser{raw: raw, alias: alias}, base)
+}
+
+func parseWith(p parser, base *Spec) (spec *Spec, err error) {
 	defer func() {
 		// Every access below is bounds-checked; this only keeps an unforeseen bug on
 		// untrusted input from crashing the caller.
 		if r := recover(); r != nil {
-			spec, err = nil, fmt.Errorf("btf: internal error decoding %d bytes: %v", len(raw), r)
+			spec, err = nil, fmt.Errorf("btf: internal error decoding %d bytes: %v", len(p.raw), r)
 		}
 	}()
-	p := parser{raw: raw, alias: alias}
 	return p.parse(base)
 }
 
 type parser struct {
-	raw    []byte
-	alias  bool // the Spec may alias raw (ParseAliased)
-	bo     binary.ByteOrder
-	strs   *stringTable
-	marena []Member // every type's members, carved in ID order (members)
+	raw     []byte
+	alias   bool // the Spec may alias raw (ParseAliased)
+	trusted bool // the Spec's types are left undecoded (ParseTrusted)
+	bo      binary.ByteOrder
+	strs    *stringTable
+	marena  []Member // every type's members, carved in ID order (members)
 }
 
 // members returns the next n members of the arena, which parse sizes to the sum
@@ -201,6 +217,14 @@ func (p *parser) parse(base *Spec) (*Spec, error) {
 	}
 	typeStart := int(hdrLen) + int(typeOff)
 	types := raw[typeStart : typeStart+int(typeLen)]
+	if p.trusted && p.bo == binary.LittleEndian {
+		offs, err := indexRecords(types)
+		if err != nil {
+			return nil, err
+		}
+		spec.records, spec.lazy = types, &lazyTypes{offs: offs}
+		return spec, nil
+	}
 	// A first pass counts the records and their members (so that Types and the
 	// member arena are allocated once); the second decodes them.
 	ntypes, nmembers := 0, 0
@@ -436,7 +460,7 @@ func (s *Spec) checkRefs(where func(i int) int) error {
 				}
 			}
 		case KindFunc:
-			if p := s.Type(t.Type); p == nil || p.Kind != KindFuncProto {
+			if s.kindOf(t.Type) != KindFuncProto {
 				return fail("FUNC refers to type ID %d, which is not a FUNC_PROTO", t.Type)
 			}
 		}
@@ -491,6 +515,7 @@ func (s *Spec) Marshal(opts MarshalOptions) ([]byte, error) {
 	if bo == nil {
 		return nil, errors.New("btf: marshal: MarshalOptions.ByteOrder is required")
 	}
+	s.DecodeTypes()
 	if err := s.checkRefs(nil); err != nil {
 		return nil, fmt.Errorf("btf: marshal: %w", err)
 	}

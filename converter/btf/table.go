@@ -303,6 +303,7 @@ func TableOf(s *Spec) (*Table, error) {
 	if t.first != s.FirstID {
 		return nil, fmt.Errorf("btf: table: spec starts at ID %d, want %d", s.FirstID, t.first)
 	}
+	s.DecodeTypes()
 	for i := range s.Types {
 		if _, err := t.Add(&s.Types[i]); err != nil {
 			return nil, fmt.Errorf("btf: table: type ID %d (%s %q): %w", s.FirstID+TypeID(i), s.Types[i].Kind, s.Types[i].Name, err)
@@ -323,6 +324,10 @@ func (s *Spec) Table() (*Table, error) {
 		return nil, fmt.Errorf("btf: table: %w", err)
 	}
 	t := &Table{first: s.FirstID, base: s.Base, strs: strs}
+	if s.lazy != nil && s.records != nil {
+		t.recs, t.offs = s.records, s.lazy.offs
+		return t, nil
+	}
 	if s.records != nil && s.strings != nil {
 		t.recs = s.records
 		t.offs, _ = indexRecords(s.records) // Parse checked them

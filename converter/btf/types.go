@@ -16,7 +16,10 @@
 // string section. FirstID records that.
 package btf
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // TypeID identifies a type within a Spec (and its base, for split BTF). 0 is void.
 type TypeID uint32
@@ -192,6 +195,42 @@ type Spec struct {
 	// records is the type section this Spec was parsed from, if little-endian: Table
 	// returns it as it is.
 	records []byte
+	// lazy is set for a Spec parsed without decoding its types (ParseTrusted):
+	// Types stays empty until something needs it (DecodeTypes).
+	lazy *lazyTypes
+}
+
+// lazyTypes are the undecoded types of a Spec: its records, indexed.
+type lazyTypes struct {
+	offs []uint32
+	once sync.Once
+}
+
+// Len is the number of types of s (not counting its base's).
+func (s *Spec) Len() int {
+	if s.lazy != nil {
+		return len(s.lazy.offs)
+	}
+	return len(s.Types)
+}
+
+// DecodeTypes fills in Types of a Spec parsed by ParseTrusted, which leaves them
+// undecoded until needed; for any other Spec it does nothing. The methods of Spec
+// call it where they need Types; a caller that reads Types of a Spec it did not
+// make itself (a base) calls it first.
+func (s *Spec) DecodeTypes() {
+	if s == nil || s.lazy == nil {
+		return
+	}
+	s.lazy.once.Do(func() {
+		t := &Table{first: s.FirstID, strs: s.strings, recs: s.records, offs: s.lazy.offs}
+		types := make([]Type, len(s.lazy.offs))
+		var members []Member
+		for i := range types {
+			members = t.Decode(s.FirstID+TypeID(i), &types[i], members[len(members):])
+		}
+		s.Types = types
+	})
 }
 
 // NewSpec returns an empty standalone Spec.
@@ -203,10 +242,12 @@ func NewSplitSpec(base *Spec) *Spec {
 }
 
 // NextID is the ID the next added type gets.
-func (s *Spec) NextID() TypeID { return s.FirstID + TypeID(len(s.Types)) }
+func (s *Spec) NextID() TypeID { return s.FirstID + TypeID(s.Len()) }
 
 // Add appends t and returns its ID.
 func (s *Spec) Add(t Type) TypeID {
+	s.DecodeTypes()
+	s.lazy = nil
 	s.Types = append(s.Types, t)
 	return s.NextID() - 1
 }
@@ -224,10 +265,27 @@ func (s *Spec) Type(id TypeID) *Type {
 		return s.Base.Type(id)
 	}
 	i := int(id - s.FirstID)
-	if i >= len(s.Types) {
+	if i >= s.Len() {
 		return nil
 	}
+	s.DecodeTypes()
 	return &s.Types[i]
+}
+
+// kindOf returns the kind of type id, in s or its bases (KindUnknown for void and
+// IDs out of range), without decoding the types of a Spec parsed by ParseTrusted.
+func (s *Spec) kindOf(id TypeID) Kind {
+	for s != nil && id < s.FirstID {
+		s = s.Base
+	}
+	if s == nil || id == 0 || int(id-s.FirstID) >= s.Len() {
+		return KindUnknown
+	}
+	i := int(id - s.FirstID)
+	if s.lazy != nil {
+		return Kind(s.records[s.lazy.offs[i]+7] & 0x1f)
+	}
+	return s.Types[i].Kind
 }
 
 // Rebase returns a copy of the standalone Spec s as split BTF on base: every type
@@ -238,6 +296,7 @@ func (s *Spec) Rebase(base *Spec) (*Spec, error) {
 	if s.Base != nil || s.FirstID != 1 {
 		return nil, fmt.Errorf("btf: rebase: spec is already split (first ID %d)", s.FirstID)
 	}
+	s.DecodeTypes()
 	out := NewSplitSpec(base)
 	shift := out.FirstID - 1
 	move := func(id TypeID) TypeID {

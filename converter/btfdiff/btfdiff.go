@@ -138,6 +138,7 @@ type KindCount struct {
 // Stat counts the types of s per kind (for split BTF: the split part only), in kind
 // order, leaving out kinds with no types.
 func Stat(s *btf.Spec) []KindCount {
+	s.DecodeTypes()
 	var n [256]int
 	for i := range s.Types {
 		n[s.Types[i].Kind]++
@@ -154,6 +155,9 @@ func Stat(s *btf.Spec) []KindCount {
 // Diff compares a and b (for split BTF: their split parts) as described in the
 // package documentation.
 func Diff(a, b *btf.Spec, opts Options) *Report {
+	for _, s := range []*btf.Spec{a, b, a.Base, b.Base} {
+		s.DecodeTypes()
+	}
 	var ignore [256]bool
 	for _, k := range opts.IgnoreKinds {
 		ignore[k] = true

@@ -65,6 +65,7 @@ func concatSplit(path, basePath string) ([]byte, error) {
 		return nil, err
 	}
 	all := btf.NewSpec()
+	base.DecodeTypes()
 	all.Types = make([]btf.Type, 0, len(base.Types)+len(split.Types))
 	all.Types = append(append(all.Types, base.Types...), split.Types...)
 	return all.Marshal(btf.MarshalOptions{ByteOrder: binary.NativeEndian}) // for this kernel

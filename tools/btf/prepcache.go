@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +23,8 @@ import (
 // strings. The first process writes both to a cache directory (base-KEY.prep,
 // dedup.Base.MarshalBinary; base-KEY.strx, btf.Spec.MarshalStringIndex); the next
 // ones map them (dedup.LoadBaseOnce, btf.Spec.LoadStringIndex) instead of doing the
-// work again. A persistent worker keeps its prepared base in memory instead
-// (worker.go).
+// work again, and do not decode the base's types either (btf.ParseTrusted). A
+// persistent worker keeps its prepared base in memory instead (worker.go).
 //
 // KEY is a SHA-256 of the base's BTF and of the identity of this program (path, size,
 // modification time): another base, or another build of btf, never reads the files.
@@ -52,14 +53,19 @@ func cacheDir() string {
 	}
 }
 
-// cachedBase returns the dedup preparation of base, whose raw BTF is raw: mapped from
-// the cache if an earlier process wrote it, else prepared now and written there for
-// the next. It returns nil where there is no cache (the dedup then prepares the base
-// itself) and an error only for a base the dedup would refuse too.
-func cachedBase(base *btf.Spec, raw []byte) (*dedup.Base, error) {
+// cachedBase parses raw, the BTF of the base file path, and returns it with its
+// dedup preparation: from the cache if an earlier process wrote it, else prepared
+// now and written there for the next. Where there is no cache, the preparation is
+// nil (the dedup then prepares the base itself).
+//
+// A cache hit also spares decoding the base: the files are written only after raw
+// was parsed whole and prepared, and their name is raw's hash, so raw is parsed
+// trusted (btf.ParseTrusted: its records indexed, not decoded).
+func cachedBase(path string, raw []byte) (*btf.Spec, *dedup.Base, error) {
 	dir := cacheDir()
 	if dir == "" {
-		return nil, nil
+		s, err := parseKept(path, raw)
+		return s, nil, err
 	}
 	h := sha256.New()
 	h.Write(raw)
@@ -71,38 +77,67 @@ func cachedBase(base *btf.Spec, raw []byte) (*dedup.Base, error) {
 		}
 	}
 	stem := filepath.Join(dir, "base-"+hex.EncodeToString(h.Sum(nil)))
-	wrote := false
-	write := func(path string, data []byte, err error) {
-		if err == nil && os.MkdirAll(dir, 0o755) == nil && output.WriteFileAtomic(path, data, 0o644) == nil {
-			wrote = true
-		}
-	}
-	// The index of the base's strings, which a module's names are looked up in.
-	if data, err := mapfile.Keep(stem + ".strx"); err != nil || base.LoadStringIndex(data) != nil {
-		data, err := base.MarshalStringIndex()
-		write(stem+".strx", data, err)
-	}
-	// The dedup's preparation. The mapping is private and this process's: its one
-	// Dedup uses the table in place.
-	var b *dedup.Base
-	if data, err := mapfile.Keep(stem + ".prep"); err == nil {
-		b, _ = dedup.LoadBaseOnce(base, data)
-	}
-	if b == nil {
-		var err error
-		if b, err = dedup.PrepareBase(base); err != nil {
-			return nil, err
-		}
-		data, err := b.MarshalBinary()
-		write(stem+".prep", data, err)
-	}
-	if wrote {
-		removeStale(dir, stem)
-	} else {
+	if s, b := loadCached(stem, raw); b != nil {
 		now := time.Now()
 		os.Chtimes(stem+".prep", now, now) // in use: not removed as stale
+		return s, b, nil
 	}
-	return b, nil
+
+	s, err := parseKept(path, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := dedup.PrepareBase(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	index, err := s.MarshalStringIndex()
+	if err != nil {
+		return s, b, nil
+	}
+	prep, err := b.MarshalBinary()
+	if err != nil || os.MkdirAll(dir, 0o755) != nil {
+		return s, b, nil
+	}
+	// The preparation last: its presence says the index is there too.
+	if output.WriteFileAtomic(stem+".strx", index, 0o644) == nil && output.WriteFileAtomic(stem+".prep", prep, 0o644) == nil {
+		removeStale(dir, stem)
+	}
+	return s, b, nil
+}
+
+// loadCached returns the base parsed from raw and its preparation, if the cache has
+// both files of stem and they load; nil otherwise.
+func loadCached(stem string, raw []byte) (*btf.Spec, *dedup.Base) {
+	prep, err := mapfile.Keep(stem + ".prep")
+	if err != nil {
+		return nil, nil
+	}
+	index, err := mapfile.Keep(stem + ".strx")
+	if err != nil {
+		return nil, nil
+	}
+	s, err := btf.ParseTrusted(raw)
+	if err != nil || s.LoadStringIndex(index) != nil {
+		return nil, nil
+	}
+	// The mapping is private and this process's: its one Dedup uses the table in
+	// place.
+	b, err := dedup.LoadBaseOnce(s, prep)
+	if err != nil {
+		return nil, nil
+	}
+	return s, b
+}
+
+// parseKept parses raw, the BTF of the file path, which stays mapped: the Spec
+// aliases it.
+func parseKept(path string, raw []byte) (*btf.Spec, error) {
+	s, err := btf.ParseAliased(raw, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // removeStale removes the files of dir, other than those of stem, whose prepared

@@ -276,10 +276,7 @@ func readBaseFor(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	if bases != nil {
 		s, prepared, err = bases.get(path, prepare)
 	} else {
-		var raw []byte
-		if s, raw, err = keepBTF(path); err == nil && prepare && raw != nil {
-			prepared, err = cachedBase(s, raw)
-		}
+		s, prepared, err = keepBTF(path, prepare)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("--base: %w", err)
@@ -305,9 +302,10 @@ func readBTF(path string, base *btf.Spec) (*btf.Spec, error) {
 
 // keepBTF is readBTF (without a base) for a one-shot process: the file stays mapped
 // to the end of the process and the Spec aliases it (btf.ParseAliased), so that a
-// module's base costs no copy of its types and strings. It also returns the raw BTF
-// the Spec was parsed from (nil if not parsed in place).
-func keepBTF(path string) (*btf.Spec, []byte, error) {
+// module's base costs no copy of its types and strings. With prepare, it also
+// returns the base prepared for the dedup, through the cache of prepared bases
+// (cachedBase), or nil.
+func keepBTF(path string, prepare bool) (*btf.Spec, *dedup.Base, error) {
 	data, err := mapfile.Keep(path)
 	if err != nil {
 		return nil, nil, err
@@ -318,11 +316,11 @@ func keepBTF(path string) (*btf.Spec, []byte, error) {
 		s, err := readBTF(path, nil) // .BTF compressed, or with .BTF.base: as any input
 		return s, nil, err
 	}
-	s, err := btf.ParseAliased(data, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	if prepare {
+		return cachedBase(path, data)
 	}
-	return s, data, nil
+	s, err := parseKept(path, data)
+	return s, nil, err
 }
 
 // elfSection returns the contents of section name of the ELF image data as a part of
