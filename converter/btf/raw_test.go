@@ -704,3 +704,52 @@ func TestStringIndexFile(t *testing.T) {
 		}
 	}
 }
+
+// ParseTrusted leaves the types undecoded, and its Spec serves as a base as Parse's
+// does: the same IDs and table, split BTF marshalled on it the same bytes, and the
+// types decoded on demand equal to Parse's.
+func TestParseTrusted(t *testing.T) {
+	raw, err := allKinds().Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Parse(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseTrusted(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Types != nil || got.NextID() != want.NextID() || got.Len() != want.Len() {
+		t.Fatalf("trusted: %d decoded types, next ID %d; want none decoded, next ID %d", len(got.Types), got.NextID(), want.NextID())
+	}
+	split := func(base *Spec) []byte {
+		s := NewSplitSpec(base)
+		p := s.Add(Type{Kind: KindPtr, Type: 1})
+		s.Add(Type{Kind: KindStruct, Name: "s", Size: 8, Members: []Member{{Name: "p", Type: p}}})
+		s.Add(Type{Kind: KindFunc, Name: "f", Type: 17}) // a FUNC on the base FUNC_PROTO
+		out, err := s.Marshal(MarshalOptions{ByteOrder: binary.LittleEndian})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if !bytes.Equal(split(got), split(want)) {
+		t.Error("split BTF on a trusted base differs")
+	}
+	if got.Types != nil {
+		t.Error("marshalling split BTF on a trusted base decoded the base")
+	}
+	tw, _ := want.Table()
+	tg, _ := got.Table()
+	if a, b := tw.Sections(); true {
+		c, d := tg.Sections()
+		if !bytes.Equal(a, c) || !bytes.Equal(b, d) {
+			t.Error("a trusted base's table differs")
+		}
+	}
+	if !reflect.DeepEqual(got.Type(7), want.Type(7)) || !reflect.DeepEqual(got.Types, want.Types) {
+		t.Error("types decoded on demand differ from Parse's")
+	}
+}
