@@ -49,6 +49,9 @@ log() { printf 'kbuild: %s\n' "$*" >&2; }
 # As Debian builds its kernels: Linux 6.12's Makefile.btf then gives pahole
 # "-j --btf_features=+reproducible_build" after its feature list.
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+# The same "#N" in the version string whatever the number of links so far: its length
+# is in the DWARF (linux_banner's array type), which both passes must share.
+export KBUILD_BUILD_VERSION=1 KBUILD_BUILD_USER=rules_btf KBUILD_BUILD_HOST=kbuild
 unset KBUILD_EXTMOD
 failures=0
 check() { # check NAME CONDITION-RESULT(0/1) DETAIL
