@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -158,6 +159,15 @@ func (f *File) relocate(s *Section, data []byte, targets *[]relocTarget) ([]byte
 	}
 	out := make([]byte, len(data))
 	copy(out, data)
+	if targets != nil {
+		// Room for a target per entry (a module's .debug_info has hundreds of
+		// thousands): growing the list as it fills copied it again and again.
+		n := 0
+		for _, r := range rels {
+			n += int(r.Size / uint64(relocEntSize(f.Class == elf.ELFCLASS64, r.Type == elf.SHT_RELA)))
+		}
+		*targets = slices.Grow(*targets, n)
+	}
 	for _, r := range rels {
 		if err := f.applyRelocs(s, r, out, syms, targets); err != nil {
 			return nil, err
@@ -177,17 +187,7 @@ func (f *File) applyRelocs(s, r *Section, out []byte, syms []Symbol, targets *[]
 	}
 	is64 := f.Class == elf.ELFCLASS64
 	rela := r.Type == elf.SHT_RELA
-	var entsize int
-	switch {
-	case is64 && rela:
-		entsize = 24
-	case is64:
-		entsize = 16
-	case rela:
-		entsize = 12
-	default:
-		entsize = 8
-	}
+	entsize := relocEntSize(is64, rela)
 	if len(raw)%entsize != 0 {
 		return &Error{f.Path, int64(r.Offset), fmt.Errorf("%w: %s: size %#x is not a multiple of %d", ErrFormat, r.Name, len(raw), entsize)}
 	}
@@ -252,6 +252,20 @@ func (f *File) applyRelocs(s, r *Section, out []byte, syms []Symbol, targets *[]
 		}
 	}
 	return nil
+}
+
+// relocEntSize is the size of a relocation entry: Elf64_Rela, Elf64_Rel, Elf32_Rela
+// or Elf32_Rel.
+func relocEntSize(is64, rela bool) int {
+	switch {
+	case is64 && rela:
+		return 24
+	case is64:
+		return 16
+	case rela:
+		return 12
+	}
+	return 8
 }
 
 func readUnsigned(p []byte, size int, bo binary.ByteOrder) uint64 {
