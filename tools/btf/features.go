@@ -157,22 +157,22 @@ func (f boolFlag) String() string   { return "" }
 func (f boolFlag) Set(string) error { f(); return nil }
 func (f boolFlag) IsBoolFlag() bool { return true }
 
-// legacyFlags are pahole's flags that set one conf field each, in their own names.
+// legacyFlags are pahole's flags that each turn one conf field on, in their own
+// names.
 var legacyFlags = []struct {
 	name, usage string
 	field       func(*conf) *bool
-	value       bool
 }{
-	{"btf_gen_floats", "encode floating point types as FLOAT (feature float)", func(c *conf) *bool { return &c.genFloats }, true},
-	{"skip_encoding_btf_vars", "no VAR and DATASEC (no feature var)", func(c *conf) *bool { return &c.skipVars }, true},
-	{"skip_encoding_btf_decl_tag", "no DECL_TAG (no feature decl_tag)", func(c *conf) *bool { return &c.skipDeclTag }, true},
-	{"skip_encoding_btf_type_tag", "no TYPE_TAG (no feature type_tag)", func(c *conf) *bool { return &c.skipTypeTag }, true},
-	{"skip_encoding_btf_enum64", "no ENUM64 (no feature enum64)", func(c *conf) *bool { return &c.skipEnum64 }, true},
-	{"btf_encode_force", "skip what cannot be encoded instead of failing (feature encode_force)", func(c *conf) *bool { return &c.encodeForce }, true},
-	{"btf_gen_optimized", "feature optimized_func", func(c *conf) *bool { return &c.genOptimized }, true},
-	{"skip_encoding_btf_inconsistent_proto", "no FUNC for functions whose prototypes differ between CUs (feature consistent_func)", func(c *conf) *bool { return &c.skipInconsistentProto }, true},
-	{"reproducible_build", "feature reproducible_build (our output is always reproducible)", func(c *conf) *bool { return &c.reproducibleBuild }, true},
-	{"btf_attributes", "feature attributes", func(c *conf) *bool { return &c.attributes }, true},
+	{"btf_gen_floats", "encode floating point types as FLOAT (feature float)", func(c *conf) *bool { return &c.genFloats }},
+	{"skip_encoding_btf_vars", "no VAR and DATASEC (no feature var)", func(c *conf) *bool { return &c.skipVars }},
+	{"skip_encoding_btf_decl_tag", "no DECL_TAG (no feature decl_tag)", func(c *conf) *bool { return &c.skipDeclTag }},
+	{"skip_encoding_btf_type_tag", "no TYPE_TAG (no feature type_tag)", func(c *conf) *bool { return &c.skipTypeTag }},
+	{"skip_encoding_btf_enum64", "no ENUM64 (no feature enum64)", func(c *conf) *bool { return &c.skipEnum64 }},
+	{"btf_encode_force", "skip what cannot be encoded instead of failing (feature encode_force)", func(c *conf) *bool { return &c.encodeForce }},
+	{"btf_gen_optimized", "feature optimized_func", func(c *conf) *bool { return &c.genOptimized }},
+	{"skip_encoding_btf_inconsistent_proto", "no FUNC for functions whose prototypes differ between CUs (feature consistent_func)", func(c *conf) *bool { return &c.skipInconsistentProto }},
+	{"reproducible_build", "feature reproducible_build (our output is always reproducible)", func(c *conf) *bool { return &c.reproducibleBuild }},
+	{"btf_attributes", "feature attributes", func(c *conf) *bool { return &c.attributes }},
 }
 
 // convertFlags are the flags of btf encode/shard/merge that choose what BTF is
@@ -196,7 +196,7 @@ func addConvertFlags(fs *flag.FlagSet) *convertFlags {
 		return nil
 	})
 	for _, l := range legacyFlags {
-		fs.Var(boolFlag(func() { *l.field(c.conf) = l.value }), l.name, l.usage)
+		fs.Var(boolFlag(func() { *l.field(c.conf) = true }), l.name, l.usage)
 	}
 	return c
 }
